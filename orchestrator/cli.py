@@ -1,0 +1,181 @@
+"""The `rung` command line: run, resume, status, export, validate.
+
+Exit codes: 0 success, 2 bad input (one line on stderr naming file, key and problem; no
+traceback), 1 anything else, 130 after Ctrl-C (the journal is intact; the message says how
+to resume).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any, Sequence
+
+import yaml
+
+from orchestrator.errors import BadInput
+from orchestrator.experiment import load_experiment
+from orchestrator.export import FORMATS, export
+from orchestrator.journal import JournalError
+from orchestrator.progress import ProgressLines
+from orchestrator.runner import Interrupted, load_stored_experiment, resume, start
+from orchestrator.summary import summarize
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="rung", description="Asynchronous multi-fidelity HPO/NAS: "
+                                     "joint architecture + recipe search with async Hyperband.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("run", help="start a search from an experiment YAML file")
+    p.add_argument("config", type=Path, help="experiment YAML file")
+    p.add_argument("--dir", type=Path, default=None, help="folder for the journal and results "
+                   "(default: a new folder under ./rung-runs/)")
+    p.add_argument("--address", default=None, help="Ray cluster address (for the ray executor)")
+    p.add_argument("--workers", type=int, default=None, help="override `workers` of the YAML")
+    p.add_argument("--seed", type=int, default=None, help="override `seed` of the YAML")
+    p.add_argument("--quiet", action="store_true", help="no progress lines")
+
+    p = sub.add_parser("resume", help="continue an interrupted search to its stop condition")
+    p.add_argument("dir", type=Path)
+    p.add_argument("--quiet", action="store_true", help="no progress lines")
+
+    p = sub.add_parser("status", help="show the state of a search (running or finished)")
+    p.add_argument("dir", type=Path)
+    p.add_argument("--json", action="store_true", help="one JSON object instead of a table")
+
+    p = sub.add_parser("export", help="write one row per reported result")
+    p.add_argument("dir", type=Path)
+    p.add_argument("--format", choices=FORMATS, default="csv")
+    p.add_argument("--out", type=Path, default=None, help="output file (default: stdout; "
+                   "parquet: DIR/results.parquet)")
+
+    p = sub.add_parser("validate", help="check an experiment YAML file and its space without running")
+    p.add_argument("config", type=Path)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return COMMANDS[args.command](args)
+    except BadInput as err:
+        print(f"rung: {err}", file=sys.stderr)
+        return 2
+    except JournalError as err:
+        print(f"rung: {err}", file=sys.stderr)
+        return 2
+    except Interrupted as err:
+        print(f"\nrung: {err}", file=sys.stderr)
+        return 130
+    except KeyboardInterrupt:
+        print("\nrung: interrupted", file=sys.stderr)
+        return 130
+
+
+def _progress(exp: Any, quiet: bool) -> ProgressLines | None:
+    return None if quiet else ProgressLines(exp)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    _check_dir_free(args.dir)
+    overrides = {"workers": args.workers, "seed": args.seed}
+    if args.workers is not None and args.workers < 1:
+        raise BadInput(f"--workers: must be at least 1, got {args.workers}")
+    if args.seed is not None and args.seed < 0:
+        raise BadInput(f"--seed: must be at least 0, got {args.seed}")
+    if args.address is not None:
+        overrides["executor"] = {"type": "ray", "address": args.address}
+    exp = load_experiment(args.config, overrides)
+    directory = start(exp, args.dir, _progress(exp, args.quiet))
+    _print_outcome(directory)
+    return 0
+
+
+def _check_dir_free(directory: Path | None) -> None:
+    if directory is not None and (directory / "journal.sqlite").exists():
+        raise BadInput(f"{directory}: already holds a search; continue it with: rung resume {directory}")
+
+
+def cmd_resume(args: argparse.Namespace) -> int:
+    from orchestrator.journal import Journal
+
+    try:
+        with Journal.open(args.dir, readonly=True) as journal:
+            exp = load_stored_experiment(journal)
+    except JournalError as err:
+        raise BadInput(str(err)) from None
+    directory, before = resume(args.dir, _progress(exp, args.quiet))
+    if before == "finished":
+        print(f"{directory}: the search already finished; nothing to resume.", file=sys.stderr)
+    _print_outcome(directory)
+    return 0
+
+
+def _print_outcome(directory: Path) -> None:
+    s = summarize(directory)
+    t = s["trials"]
+    print(f"Search {s['name']!r} {s['state']}: {t['total']} trials ({t['completed']} completed, "
+          f"{t['paused']} paused, {t['stopped']} stopped, {t['failed']} failed), "
+          f"{s['resource_used']:g} resource units used, {s['elapsed_seconds']:.1f} s ({s['clock']} clock).")
+    best = s["best"]
+    if best is None:
+        print("No result was reported.")
+    else:
+        print(f"Best {s['metric']} = {best['value']:.6g}: trial {best['trial']} at resource {best['resource']:g}")
+        print(yaml.safe_dump({"config": best["config"]}, sort_keys=False).rstrip())
+    print(f"Results in {directory}  (rung status {directory} | rung export {directory})")
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    s = summarize(args.dir)
+    if args.json:
+        print(json.dumps(s, indent=2))
+        return 0
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"rung search {s['name']!r}: {s['state']}", show_header=False)
+    t = s["trials"]
+    table.add_row("trials", f"{t['total']} total: {t['completed']} completed, {t['running']} running, "
+                  f"{t['paused']} paused, {t['stopped']} stopped, {t['failed']} failed")
+    best = s["best"]
+    table.add_row(f"best {s['metric']} ({s['mode']})",
+                  "-" if best is None else f"{best['value']:.6g} (trial {best['trial']} at resource {best['resource']:g})")
+    if best is not None:
+        table.add_row("best config", ", ".join(f"{k}={v}" for k, v in best["config"].items()))
+    table.add_row("resource used", f"{s['resource_used']:g}")
+    table.add_row("elapsed", f"{s['elapsed_seconds']:.1f} s ({s['clock']} clock)")
+    o = s["overhead"]
+    if o["suggest_ms_p50"] is not None:
+        table.add_row("suggest latency", f"p50 {o['suggest_ms_p50']:.3f} ms, p95 {o['suggest_ms_p95']:.3f} ms")
+    if s.get("error"):
+        table.add_row("error", s["error"])
+    Console().print(table)
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    target = export(args.dir, args.format, args.out)
+    if target is not None:
+        print(f"wrote {target}", file=sys.stderr)
+    return 0
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    exp = load_experiment(args.config)
+    exp.load_trainable()
+    ladder = exp.ladder
+    print(f"{args.config}: ok: experiment {exp.name!r}, {len(exp.space.names)} parameters "
+          f"(encoding dim {exp.space.dim}), {exp.metric} ({exp.mode}), rungs {list(ladder.levels)}, "
+          f"{exp.brackets} bracket(s), {exp.scheduler} scheduler, {exp.searcher} searcher, "
+          f"{exp.executor} executor with {exp.workers} workers")
+    return 0
+
+
+COMMANDS = {"run": cmd_run, "resume": cmd_resume, "status": cmd_status, "export": cmd_export,
+            "validate": cmd_validate}
+
+if __name__ == "__main__":
+    sys.exit(main())

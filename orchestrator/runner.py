@@ -1,0 +1,118 @@
+"""Starting and resuming searches: the lifecycle around one `SearchLoop`.
+
+A run writes ``run_started`` (with its pid and host, so `rung status` can tell a running
+search from an interrupted one), drives the loop and ends with ``run_ended``. Ctrl-C
+commits what happened and records ``interrupted``; kill -9 leaves no ``run_ended`` and is
+recognised as interrupted from the dead pid. Nothing already committed is ever rewritten.
+"""
+from __future__ import annotations
+
+import os
+import socket
+import time as _time
+from datetime import datetime
+from pathlib import Path
+from typing import Callable
+
+from orchestrator.errors import BadInput
+from orchestrator.executors.base import Executor
+from orchestrator.executors.simulated import SimulatedExecutor
+from orchestrator.experiment import Experiment, from_dict
+from orchestrator.journal import JOURNAL_FILE, Journal, JournalError
+from orchestrator.loop import Progress, SearchLoop
+from orchestrator.summary import search_state
+
+RUNS_ROOT = Path("rung-runs")
+
+
+class Interrupted(Exception):
+    """The user pressed Ctrl-C; the journal is intact and the search can be resumed."""
+
+    def __init__(self, directory: Path) -> None:
+        super().__init__(f"interrupted; the journal is intact. Resume with: rung resume {directory}")
+        self.directory = directory
+
+
+def default_directory(name: str, root: Path = RUNS_ROOT) -> Path:
+    """A new folder under ./rung-runs/ named after the experiment and the time."""
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    base = root / f"{name}-{stamp}"
+    candidate, n = base, 1
+    while candidate.exists():
+        n += 1
+        candidate = Path(f"{base}-{n}")
+    return candidate
+
+
+def make_executor(exp: Experiment, start_time: float = 0.0) -> Executor:
+    trainable = exp.load_trainable()
+    if exp.executor == "simulated":
+        return SimulatedExecutor(trainable, exp.workers, start_time=start_time)
+    raise BadInput(f"{exp.source}: executor.type: {exp.executor!r} is not available in this version")
+
+
+def start(exp: Experiment, directory: Path | None = None,
+          on_progress: Callable[[Progress], None] | None = None) -> Path:
+    """Run a new search into `directory` (default: a new folder under ./rung-runs/)."""
+    directory = Path(directory) if directory is not None else default_directory(exp.name)
+    if (directory / JOURNAL_FILE).exists():
+        raise BadInput(f"{directory}: already holds a search; continue it with: rung resume {directory}")
+    executor = make_executor(exp)  # imports the trainable: fail before creating anything
+    meta = {
+        "spec": exp.spec,
+        "source": exp.source,
+        "base_dir": str(exp.base_dir),
+        "space_names": exp.space.names,
+        "space_fingerprint": exp.space.fingerprint(),
+    }
+    journal = Journal.create(directory, meta)
+    _drive(SearchLoop(exp, journal, executor, on_progress), journal, directory, "run")
+    return directory
+
+
+def load_stored_experiment(journal: Journal) -> Experiment:
+    meta = journal.meta()
+    return from_dict(meta["spec"], source=meta["source"], base_dir=Path(meta["base_dir"]))
+
+
+def resume(directory: Path, on_progress: Callable[[Progress], None] | None = None) -> tuple[Path, str]:
+    """Continue an interrupted search to its stop condition; returns (dir, state before resuming)."""
+    directory = Path(directory)
+    try:
+        journal = Journal.open(directory)
+    except JournalError as err:
+        raise BadInput(str(err)) from None
+    state, _ = search_state(journal)
+    if state == "running":
+        journal.close()
+        raise BadInput(f"{directory}: the search is still running (another rung process holds it)")
+    if state == "finished":
+        journal.close()
+        return directory, state
+    exp = load_stored_experiment(journal)
+    executor = make_executor(exp, start_time=journal.last_time())
+    loop = SearchLoop(exp, journal, executor, on_progress)
+    loop.replay()
+    _drive(loop, journal, directory, "resume")
+    return directory, state
+
+
+def _drive(loop: SearchLoop, journal: Journal, directory: Path, kind: str) -> None:
+    ex = loop.executor
+    journal.append("run_started", None, ex.now(), how=kind, pid=os.getpid(), host=socket.gethostname(),
+                   started=_time.time())
+    journal.commit()
+    try:
+        state = loop.run()
+        journal.append("run_ended", None, ex.now(), state=state)
+    except KeyboardInterrupt:
+        journal.append("run_ended", None, ex.now(), state="interrupted")
+        raise Interrupted(directory) from None
+    except BaseException as err:
+        journal.append("run_ended", None, ex.now(), state="failed", error=f"{type(err).__name__}: {err}")
+        raise
+    finally:
+        try:
+            journal.close()
+        finally:
+            ex.close()
