@@ -146,15 +146,13 @@ class SearchLoop:
                 self._cancel_running("stop.wall_seconds reached")
                 break
             launches = self._decide()
-            journal.commit()  # write-ahead: decisions are durable before they happen
+            journal.commit()  # write-ahead: results and decisions are durable before they act
             for seg in launches:
                 ex.launch(seg)
             if not self.running:
                 break
-            events = ex.poll(deadline)
-            for event in events:
+            for event in ex.poll(deadline):
                 self._handle(event)
-            journal.commit()
             self._maybe_progress()
         journal.commit()
         self._maybe_progress(force=True)

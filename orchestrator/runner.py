@@ -47,7 +47,7 @@ def default_directory(name: str, root: Path = RUNS_ROOT) -> Path:
 def make_executor(exp: Experiment, start_time: float = 0.0) -> Executor:
     trainable = exp.load_trainable()
     if exp.executor == "simulated":
-        return SimulatedExecutor(trainable, exp.workers, start_time=start_time)
+        return SimulatedExecutor(trainable, exp.workers, start_time=start_time, levels=exp.ladder.levels)
     raise BadInput(f"{exp.source}: executor.type: {exp.executor!r} is not available in this version")
 
 

@@ -16,6 +16,8 @@ import itertools
 import traceback
 from typing import Any, Callable, Mapping, Sequence
 
+import numpy as np
+
 from orchestrator.executors.base import (
     Executor,
     ExecutorEvent,
@@ -40,10 +42,16 @@ def _curve(blackbox: Any, config: Mapping[str, Any], levels: Sequence[float]) ->
 class SimulatedExecutor(Executor):
     """Virtual workers over a blackbox; see the module docstring."""
 
-    def __init__(self, blackbox: Blackbox, workers: int, start_time: float = 0.0) -> None:
+    def __init__(self, blackbox: Blackbox, workers: int, start_time: float = 0.0,
+                 levels: Sequence[float] = ()) -> None:
         if workers < 1:
             raise ValueError("workers must be >= 1")
         self.blackbox = blackbox
+        # With a batched `curve`, a trial's whole rung curve is evaluated once, at its first
+        # segment, and kept compactly until the trial can go no higher: promotions then cost
+        # no blackbox call (a large share of a big simulation's time otherwise).
+        self._levels = sorted(levels) if callable(getattr(blackbox, "curve", None)) else []
+        self._cache: dict[int, tuple[tuple[str, ...], dict[float, int], np.ndarray]] = {}
         self.workers = workers
         self._slots = WorkerSlots(workers)
         self._clock = float(start_time)
@@ -63,7 +71,7 @@ class SimulatedExecutor(Executor):
         levels = list(segment.rungs) or [segment.target]
         try:
             query = ([segment.start] if segment.start > 0 else []) + levels
-            results = _curve(self.blackbox, segment.config, query)
+            results = self._evaluate(segment, query)
             base = float(results[0].get("elapsed", segment.start)) if segment.start > 0 else 0.0
             if segment.start > 0:
                 results = results[1:]
@@ -78,6 +86,22 @@ class SimulatedExecutor(Executor):
             self._push(t, token, Report(segment.trial, level, dict(metrics), t))
         self._push(t, token, SegmentDone(segment.trial, levels[-1], t))
         return slot
+
+    def _evaluate(self, segment: Segment, query: list[float]) -> list[Mapping[str, float]]:
+        cached = self._cache.get(segment.trial)
+        if cached is None:
+            if not self._levels or any(q not in self._levels for q in query):
+                return _curve(self.blackbox, segment.config, query)
+            levels = [level for level in self._levels if level >= query[0]]
+            results = _curve(self.blackbox, segment.config, levels)
+            keys = tuple(results[0])
+            table = np.array([[float(r[k]) for k in keys] for r in results])
+            cached = (keys, {level: i for i, level in enumerate(levels)}, table)
+            self._cache[segment.trial] = cached
+        keys, index, table = cached
+        if segment.target >= self._levels[-1]:
+            del self._cache[segment.trial]  # the trial can go no higher
+        return [dict(zip(keys, table[index[q]].tolist())) for q in query]
 
     def _push(self, t: float, token: int, event: ExecutorEvent) -> None:
         heapq.heappush(self._heap, (t, next(self._order), token, event))
@@ -100,6 +124,7 @@ class SimulatedExecutor(Executor):
         return []
 
     def stop(self, trial: int) -> None:
+        self._cache.pop(trial, None)
         if self._token.pop(trial, None) is not None:
             self._slots.release(trial)
 
