@@ -6,17 +6,19 @@ Columns: trial, resource, every reported metric, the configuration as ``config.N
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
+if TYPE_CHECKING:
+    import pandas as pd
 
 from orchestrator.journal import Journal
 
 FORMATS = ("csv", "json", "parquet")
 
 
-def results_frame(directory: str | Path) -> pd.DataFrame:
+def results_frame(directory: str | Path) -> "pd.DataFrame":
     """All reported results of a search as a DataFrame (the rows `rung export` writes)."""
+    import pandas as pd  # imported here: the CLI starts faster without it
     configs: dict[int, dict[str, Any]] = {}
     rows: list[dict[str, Any]] = []
     metric_names: dict[str, None] = {}

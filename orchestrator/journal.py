@@ -12,6 +12,7 @@ not a power cut of the machine; `durability="full"` fsyncs every commit for that
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import time as _time
 from dataclasses import dataclass
@@ -69,14 +70,21 @@ class Journal:
         if path.exists():
             raise FileExistsError(str(path))
         path.parent.mkdir(parents=True, exist_ok=True)
-        journal = cls._connect(path, readonly=False, durability=durability)
-        with journal._conn:
-            journal._conn.executescript(_SCHEMA)
+        # Built under a temporary name and renamed: a kill during creation never leaves a
+        # half-made journal where `rung resume` would look for one.
+        tmp = path.with_name(path.name + ".creating")
+        tmp.unlink(missing_ok=True)
+        conn = sqlite3.connect(str(tmp), isolation_level=None)
+        try:
+            conn.executescript(_SCHEMA)
             rows = {"schema_version": SCHEMA_VERSION, "created": _time.time(), **meta}
-            journal._conn.executemany(
-                "INSERT INTO meta(key, value) VALUES (?, ?)", [(k, json.dumps(v)) for k, v in rows.items()]
-            )
-        return journal
+            conn.execute("BEGIN")
+            conn.executemany("INSERT INTO meta(key, value) VALUES (?, ?)", [(k, json.dumps(v)) for k, v in rows.items()])
+            conn.execute("COMMIT")
+        finally:
+            conn.close()
+        os.replace(tmp, path)
+        return cls._connect(path, readonly=False, durability=durability)
 
     @classmethod
     def open(cls, directory: Path, readonly: bool = False, durability: str = "normal") -> "Journal":

@@ -215,7 +215,7 @@ class SearchLoop:
 
     def _segment(self, trial: int, start: Number, target: Number, attempt: int) -> Segment:
         rec = self.trials[trial]
-        rungs = tuple(level for level in self.ladder.levels if start < level <= target)
+        rungs = tuple(level for level in self.ladder.bracket_levels(rec.bracket) if start < level <= target)
         checkpoint = rec.checkpoint if start > 0 else None
         return Segment(trial, rec.config, start, target, rungs, attempt, checkpoint)
 
