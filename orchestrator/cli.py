@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any, Sequence
@@ -20,7 +21,7 @@ from orchestrator.export import FORMATS, export
 from orchestrator.journal import JournalError
 from orchestrator.progress import ProgressLines
 from orchestrator.runner import Interrupted, load_stored_experiment, resume, start
-from orchestrator.summary import summarize
+from orchestrator.summary import search_state, summarize
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -88,14 +89,37 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.address is not None:
         overrides["executor"] = {"type": "ray", "address": args.address}
     exp = load_experiment(args.config, overrides)
-    directory = start(exp, args.dir, _progress(exp, args.quiet))
+    try:
+        directory = start(exp, args.dir, _progress(exp, args.quiet))
+    except OSError as err:  # creating --dir failed (e.g. a filesystem that refuses new folders)
+        if args.dir is None or err.filename is None or not _is_within(args.dir, Path(err.filename)):
+            raise
+        raise BadInput(f"--dir: {args.dir}: cannot create it ({err.strerror or err})") from None
     _print_outcome(directory)
     return 0
 
 
 def _check_dir_free(directory: Path | None) -> None:
-    if directory is not None and (directory / "journal.sqlite").exists():
+    if directory is None:
+        return
+    if (directory / "journal.sqlite").exists():
         raise BadInput(f"{directory}: already holds a search; continue it with: rung resume {directory}")
+    if directory.exists() and not directory.is_dir():
+        raise BadInput(f"--dir: {directory}: is a file, expected a folder for the search")
+    parent = directory.absolute()
+    while not parent.exists():
+        parent = parent.parent
+    if not parent.is_dir():
+        raise BadInput(f"--dir: {directory}: cannot create it, {parent} is a file")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise BadInput(f"--dir: {directory}: cannot create it, {parent} is not writable")
+
+
+def _is_within(directory: Path, path: Path) -> bool:
+    """Whether `path` is `directory` or one of its ancestors (what creating `directory` touches)."""
+    target = directory.absolute()
+    path = path.absolute()
+    return path == target or path in target.parents
 
 
 def cmd_resume(args: argparse.Namespace) -> int:
@@ -104,8 +128,11 @@ def cmd_resume(args: argparse.Namespace) -> int:
     try:
         with Journal.open(args.dir, readonly=True) as journal:
             exp = load_stored_experiment(journal)
+            state, _ = search_state(journal)
     except JournalError as err:
         raise BadInput(str(err)) from None
+    if state in ("interrupted", "failed"):
+        exp.load_trainable()  # a trainable that is gone fails here, before the journal is opened for writing
     directory, before = resume(args.dir, _progress(exp, args.quiet))
     if before == "finished":
         print(f"{directory}: the search already finished; nothing to resume.", file=sys.stderr)
@@ -157,7 +184,17 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    target = export(args.dir, args.format, args.out)
+    out = args.out
+    if out is not None and not out.parent.is_dir():
+        raise BadInput(f"--out: {out}: folder {out.parent} does not exist")
+    if out is not None and out.is_dir():
+        raise BadInput(f"--out: {out}: is a directory, expected a file name")
+    try:
+        target = export(args.dir, args.format, out)
+    except OSError as err:
+        if out is None or err.filename not in (str(out), out):
+            raise
+        raise BadInput(f"--out: {out}: cannot write ({err.strerror or err})") from None
     if target is not None:
         print(f"wrote {target}", file=sys.stderr)
     return 0

@@ -10,6 +10,7 @@ from __future__ import annotations
 import difflib
 import inspect
 import math
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Mapping
@@ -81,16 +82,90 @@ class Experiment:
         """Import the trainable; call factories/classes with `args` to get the callable."""
         key = f"trainable.{self.trainable_kind}"
         obj = resolve(self.trainable_ref, self.source, key, self.base_dir)
-        if self.trainable_kind == "blackbox" and (self.trainable_args or inspect.isclass(obj)):
+        if self.trainable_kind == "blackbox" and (self.trainable_args or _is_factory(obj)):
             try:
                 obj = obj(**self.trainable_args)
             except TypeError as err:
-                raise BadInput(where(self.source, "trainable.args", f"{self.trainable_ref}: {err}")) from None
+                raise BadInput(_args_problem(self.source, self.trainable_ref, obj, self.trainable_args, err)) from None
             except (OSError, ValueError, KeyError) as err:
                 raise BadInput(where(self.source, "trainable.args", str(err).splitlines()[0] if str(err) else repr(err))) from None
+            except Exception as err:  # the user's factory failed: still their input to fix, not a rung bug
+                raise BadInput(where(self.source, "trainable.args", f"{self.trainable_ref}(...) raised "
+                                     f"{type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}")) from None
             if not callable(obj):
                 raise BadInput(where(self.source, key, f"{self.trainable_ref}(...) did not return a callable"))
+        if self.trainable_kind == "blackbox":
+            self._check_blackbox_fits(obj)
         return obj
+
+    def _check_blackbox_fits(self, bb: Any) -> None:
+        """A blackbox that declares its space and resource range (trainables.blackboxes.Blackbox)
+        must be given every parameter it needs, inside its box, at resources it can evaluate;
+        otherwise every trial would fail and the search would end with nothing to show."""
+        ref, source = self.trainable_ref, self.source
+        needs = getattr(bb, "space", None)
+        if isinstance(needs, Mapping):
+            ours = self.space.to_dict()
+            missing = [n for n in needs if n not in ours]
+            if missing:
+                raise BadInput(where(source, "space", f"has no parameter {', '.join(map(repr, missing))}, which {ref} "
+                                     f"needs (it takes: {', '.join(needs)})"))
+            for n, spec in needs.items():
+                mine = ours[n]
+                if not (isinstance(spec, Mapping) and {"low", "high"} <= set(spec) and {"low", "high"} <= set(mine)):
+                    continue
+                lo, hi = float(spec["low"]), float(spec["high"])
+                tol = 1e-9 * max(abs(lo), abs(hi), 1.0)
+                if mine["low"] < lo - tol or mine["high"] > hi + tol:
+                    raise BadInput(where(source, f"space.{n}", f"[{mine['low']:g}, {mine['high']:g}] is outside the "
+                                         f"range {ref} accepts, [{lo:g}, {hi:g}]"))
+        r_min, r_max = getattr(bb, "resource_min", None), getattr(bb, "resource_max", None)
+        unit = getattr(bb, "resource_name", None) or self.resource.name
+        if isinstance(r_min, int) and isinstance(r_max, int) and not isinstance(r_min, bool):
+            if self.resource.min < r_min:
+                raise BadInput(where(source, "resource.min", f"{self.resource.min:g} is below the smallest {unit} "
+                                     f"{ref} can evaluate ({r_min})"))
+            if self.resource.max > r_max:
+                raise BadInput(where(source, "resource.max", f"{self.resource.max:g} is beyond the largest {unit} "
+                                     f"{ref} can evaluate ({r_max})"))
+            levels = self.ladder.levels
+            if any(float(level) != int(level) for level in levels):
+                shown = ", ".join(f"{level:g}" for level in levels)
+                raise BadInput(where(source, "resource.reduction_factor", f"gives rungs at {shown}, but {ref} takes "
+                                     f"whole {unit}s; use an integer reduction_factor and integer min"))
+
+
+def _args_problem(source: str, ref: str, factory: Any, args: Mapping[str, Any], err: TypeError) -> str:
+    """One line for a TypeError from ``factory(**args)``: name the unaccepted argument when known."""
+    match = re.search(r"unexpected keyword argument '([^']+)'", str(err))
+    if match and match.group(1) in args:
+        name = match.group(1)
+        try:
+            params = list(inspect.signature(factory).parameters.values())
+        except (TypeError, ValueError):
+            params = []
+        accepted = [p.name for p in params if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
+        more = any(p.kind == p.VAR_KEYWORD for p in params)  # passes **kwargs on: the list is partial
+        close = difflib.get_close_matches(name, accepted, n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else (
+            f"; it takes: {', '.join(accepted)}" if accepted and not more else "")
+        return where(source, f"trainable.args.{name}", f"not accepted by {ref}{hint}")
+    return where(source, "trainable.args", f"{ref}: {err}")
+
+
+def _is_factory(obj: Any) -> bool:
+    """A class, or a function none of whose parameters is required (``mf_branin(noise=0.0, ...)``):
+    called (with ``trainable.args``) to build the blackbox. A blackbox itself needs
+    ``(config, resource)``, so calling a factory as the objective would fail every trial."""
+    if inspect.isclass(obj):
+        return True
+    try:
+        params = inspect.signature(obj).parameters.values()
+    except (TypeError, ValueError):
+        return False
+    required = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD,
+                inspect.Parameter.KEYWORD_ONLY)
+    return inspect.isfunction(obj) and not any(p.kind in required and p.default is p.empty for p in params)
 
 
 # ----------------------------------------------------------------------------- loading
@@ -124,7 +199,7 @@ def read_yaml(path: Path) -> dict[str, Any]:
         loc = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
         raise BadInput(f"{source}: {loc}YAML syntax error: {problem}") from None
     if data is None:
-        raise BadInput(f"{source}: file is empty; see docs/yaml-reference.md for what an experiment needs")
+        raise BadInput(f"{source}: file is empty; an experiment needs at least {', '.join(REQUIRED)}")
     if not isinstance(data, dict):
         raise BadInput(f"{source}: the top level must be a mapping of keys (name, metric, ...), got {type(data).__name__}")
     return data
