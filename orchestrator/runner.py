@@ -44,8 +44,8 @@ def default_directory(name: str, root: Path = RUNS_ROOT) -> Path:
     return candidate
 
 
-def make_executor(exp: Experiment, start_time: float = 0.0) -> Executor:
-    trainable = exp.load_trainable()
+def make_executor(exp: Experiment, start_time: float = 0.0, trainable: object | None = None) -> Executor:
+    trainable = exp.load_trainable() if trainable is None else trainable
     if exp.executor == "simulated":
         return SimulatedExecutor(trainable, exp.workers, start_time=start_time, levels=exp.ladder.levels)
     raise BadInput(f"{exp.source}: executor.type: {exp.executor!r} is not available in this version")
@@ -57,17 +57,32 @@ def start(exp: Experiment, directory: Path | None = None,
     directory = Path(directory) if directory is not None else default_directory(exp.name)
     if (directory / JOURNAL_FILE).exists():
         raise BadInput(f"{directory}: already holds a search; continue it with: rung resume {directory}")
-    executor = make_executor(exp)  # imports the trainable: fail before creating anything
+    trainable = exp.load_trainable()  # fail on a bad trainable before creating anything
+    executor = make_executor(exp, trainable=trainable)
     meta = {
         "spec": exp.spec,
         "source": exp.source,
         "base_dir": str(exp.base_dir),
         "space_names": exp.space.names,
         "space_fingerprint": exp.space.fingerprint(),
+        "regret": regret_reference(exp, trainable),
     }
     journal = Journal.create(directory, meta)
     _drive(SearchLoop(exp, journal, executor, on_progress), journal, directory, "run")
     return directory
+
+
+def regret_reference(exp: Experiment, trainable: object) -> dict[str, float] | None:
+    """Optimum and scale for normalized regret, when the trainable is a benchmark that knows them.
+
+    Only used when the benchmark optimizes the experiment's own metric in the same direction.
+    """
+    optimum = getattr(trainable, "optimum", None)
+    scale = getattr(trainable, "regret_scale", None)
+    if (optimum is None or not scale or getattr(trainable, "metric", None) != exp.metric
+            or getattr(trainable, "mode", None) != exp.mode):
+        return None
+    return {"optimum": float(optimum), "scale": float(scale)}
 
 
 def load_stored_experiment(journal: Journal) -> Experiment:

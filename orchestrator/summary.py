@@ -95,6 +95,10 @@ def summarize(directory: str | Path) -> dict[str, Any]:
             top = max(best)
             signed, trial = best[top]
             best_obj = {"trial": trial, "config": configs[trial], "resource": top, "value": sign * signed}
+        regret = meta.get("regret")
+        if best_obj is not None and regret:
+            # normalized regret of the best found, against the benchmark's known optimum
+            best_obj["normalized_regret"] = sign * (best_obj["value"] - regret["optimum"]) / regret["scale"]
         ms = np.asarray(suggest_ms, dtype=float)
         return {
             "name": spec["name"],

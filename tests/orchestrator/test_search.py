@@ -219,3 +219,23 @@ def test_lcbench_example_prints_a_best_that_status_and_export_agree_with(tmp_pat
     top = frame[frame["resource"] == 52]
     assert top.loc[top["val_error"].idxmin(), "trial"] == status["best"]["trial"]
     assert status["resource_used"] == frame.groupby("trial")["resource"].max().sum()
+
+
+def test_benchmark_blackboxes_report_normalized_regret_of_the_best(write_experiment, tmp_path):
+    from trainables.blackboxes import mf_branin
+
+    cfg = write_experiment({"trainable": {"args": {"noise": 0.0}}, "stop": {"trials": 40}})
+    assert run_cli("run", cfg, "--dir", tmp_path / "run", "--quiet") == 0
+    best = summarize(tmp_path / "run")["best"]
+    assert best["normalized_regret"] == pytest.approx(mf_branin(resource_max=27).normalized_regret(best["value"]))
+    assert best["normalized_regret"] >= 0
+
+
+def test_plain_function_blackboxes_have_no_regret(tmp_path, write_experiment):
+    (tmp_path / "f.py").write_text("def f(config, resource):\n    return {'value': config['x1'] ** 2 / resource}\n")
+    cfg = write_experiment({"trainable": {"blackbox": "f.py:f", "args": None}, "stop": {"trials": 10}})
+    assert run_cli("run", cfg, "--dir", tmp_path / "run", "--quiet") == 0
+    status = summarize(tmp_path / "run")
+    assert "normalized_regret" not in status["best"]
+    # no `elapsed` reported: one resource unit costs one simulated second
+    assert status["elapsed_seconds"] > 0
