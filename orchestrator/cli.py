@@ -20,7 +20,7 @@ from orchestrator.experiment import load_experiment
 from orchestrator.export import FORMATS, export
 from orchestrator.journal import JournalError
 from orchestrator.progress import ProgressLines
-from orchestrator.runner import Interrupted, load_stored_experiment, resume, start
+from orchestrator.runner import Interrupted, SearchFailed, load_stored_experiment, resume, start
 from orchestrator.summary import search_state, summarize
 
 
@@ -67,6 +67,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except JournalError as err:
         print(f"rung: {err}", file=sys.stderr)
         return 2
+    except SearchFailed as err:
+        print(f"rung: {err}", file=sys.stderr)
+        return 1
     except Interrupted as err:
         print(f"\nrung: {err}", file=sys.stderr)
         return 130

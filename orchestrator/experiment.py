@@ -21,7 +21,7 @@ from orchestrator.errors import BadInput, where
 from orchestrator.references import resolve
 from orchestrator.rungs import Ladder
 from orchestrator.scheduler import SCHEDULER_TYPES
-from orchestrator.searchers import SEARCHER_TYPES
+from orchestrator.searchers import SEARCHERS
 from spaces import Space, SpaceError
 
 TOP_KEYS = {
@@ -30,7 +30,7 @@ TOP_KEYS = {
 }
 REQUIRED = ("metric", "resource", "trainable", "space", "stop")
 EXECUTOR_TYPES = ("simulated", "ray")
-SEARCHER_OPTIONS: dict[str, set[str]] = {"random": {"max_redraws"}}
+MAX_WORKERS = 100_000  # more is a typo (and would not fit in memory as worker slots)
 
 
 @dataclass(frozen=True)
@@ -112,13 +112,22 @@ class Experiment:
                                      f"needs (it takes: {', '.join(needs)})"))
             for n, spec in needs.items():
                 mine = ours[n]
-                if not (isinstance(spec, Mapping) and {"low", "high"} <= set(spec) and {"low", "high"} <= set(mine)):
+                if not (isinstance(spec, Mapping) and isinstance(spec.get("low"), (int, float))
+                        and isinstance(spec.get("high"), (int, float))):
                     continue
                 lo, hi = float(spec["low"]), float(spec["high"])
                 tol = 1e-9 * max(abs(lo), abs(hi), 1.0)
-                if mine["low"] < lo - tol or mine["high"] > hi + tol:
-                    raise BadInput(where(source, f"space.{n}", f"[{mine['low']:g}, {mine['high']:g}] is outside the "
-                                         f"range {ref} accepts, [{lo:g}, {hi:g}]"))
+                if "low" in mine and "high" in mine:
+                    if mine["low"] < lo - tol or mine["high"] > hi + tol:
+                        raise BadInput(where(source, f"space.{n}", f"[{mine['low']:g}, {mine['high']:g}] is outside "
+                                             f"the range {ref} accepts, [{lo:g}, {hi:g}]"))
+                    continue
+                values = [mine["value"]] if "value" in mine else list(mine.get("values", [True, False]))
+                for value in values:
+                    if isinstance(value, bool) or not isinstance(value, (int, float)) or not lo - tol <= value <= hi + tol:
+                        shown = repr(value) if not isinstance(value, bool) else str(value).lower()
+                        raise BadInput(where(source, f"space.{n}", f"{ref} takes numbers in [{lo:g}, {hi:g}], "
+                                             f"got the value {shown}"))
         r_min, r_max = getattr(bb, "resource_min", None), getattr(bb, "resource_max", None)
         unit = getattr(bb, "resource_name", None) or self.resource.name
         if isinstance(r_min, int) and isinstance(r_max, int) and not isinstance(r_min, bool):
@@ -192,7 +201,9 @@ def read_yaml(path: Path) -> dict[str, Any]:
     except (OSError, UnicodeDecodeError) as err:
         raise BadInput(f"{source}: cannot read ({err})") from None
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_UniqueKeyLoader)  # a SafeLoader that rejects duplicate keys
+    except _DuplicateKey as err:
+        raise BadInput(f"{source}: line {err.line}: duplicate key {err.key!r} (the later one would silently win)") from None
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         problem = getattr(err, "problem", None) or str(err).splitlines()[0]
@@ -203,6 +214,28 @@ def read_yaml(path: Path) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise BadInput(f"{source}: the top level must be a mapping of keys (name, metric, ...), got {type(data).__name__}")
     return data
+
+
+class _DuplicateKey(Exception):
+    def __init__(self, key: Any, line: int) -> None:
+        super().__init__(key)
+        self.key, self.line = key, line
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """`yaml.SafeLoader` that refuses a key given twice in one mapping (PyYAML keeps the last)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if isinstance(key, (str, int, float, bool)) and key in seen:
+                raise _DuplicateKey(key, key_node.start_mark.line + 1)
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
+_NAME_OK = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
 
 def from_dict(data: Mapping[str, Any], source: str = "<experiment>", base_dir: Path | None = None) -> Experiment:
@@ -216,6 +249,8 @@ def from_dict(data: Mapping[str, Any], source: str = "<experiment>", base_dir: P
             raise BadInput(where(source, key, f"missing required key{hint}"))
 
     name = v.string(data.get("name", Path(source).stem), "name")
+    if not _NAME_OK.match(name):
+        raise BadInput(where(source, "name", f"use letters, digits, '.', '_' and '-' only (it names the run folder), got {name!r}"))
     metric = v.string(data["metric"], "metric")
     mode = v.choice(data.get("mode", "min"), ("min", "max"), "mode")
 
@@ -243,9 +278,9 @@ def from_dict(data: Mapping[str, Any], source: str = "<experiment>", base_dir: P
                              f"at most {num_levels} (the number of rungs from {r_min} to {r_max} with reduction_factor {eta}), got {brackets}"))
 
     srch = v.mapping(data.get("searcher", {}), "searcher")
-    searcher = v.choice(srch.get("type", "random"), SEARCHER_TYPES, "searcher.type")
+    searcher = v.choice(srch.get("type", "random"), tuple(SEARCHERS), "searcher.type")
     searcher_options = {k: val for k, val in srch.items() if k != "type"}
-    v.keys(searcher_options, SEARCHER_OPTIONS[searcher], "searcher", what=f"option of the {searcher} searcher")
+    v.keys(searcher_options, set(SEARCHERS[searcher].options), "searcher", what=f"option of the {searcher} searcher")
 
     stop_raw = v.mapping(data["stop"], "stop")
     v.keys(stop_raw, {"trials", "wall_seconds", "total_resource"}, "stop")
@@ -257,7 +292,7 @@ def from_dict(data: Mapping[str, Any], source: str = "<experiment>", base_dir: P
         total_resource=v.number(stop_raw["total_resource"], "stop.total_resource", positive=True) if "total_resource" in stop_raw else None,
     )
 
-    workers = v.integer(data.get("workers", 4), "workers", minimum=1)
+    workers = v.integer(data.get("workers", 4), "workers", minimum=1, maximum=MAX_WORKERS)
     seed = v.integer(data.get("seed", 0), "seed", minimum=0)
 
     tr = v.mapping(data["trainable"], "trainable")
@@ -352,9 +387,11 @@ class _Validator:
             raise self.fail(key, f"must be greater than 0, got {value!r}")
         return value
 
-    def integer(self, value: Any, key: str, minimum: int | None = None) -> int:
+    def integer(self, value: Any, key: str, minimum: int | None = None, maximum: int | None = None) -> int:
         if isinstance(value, bool) or not isinstance(value, int):
             raise self.fail(key, f"expected an integer, got {value!r}")
         if minimum is not None and value < minimum:
             raise self.fail(key, f"must be at least {minimum}, got {value}")
+        if maximum is not None and value > maximum:
+            raise self.fail(key, f"must be at most {maximum}, got {value}")
         return value

@@ -67,7 +67,7 @@ class SearchLoop:
         self.rungs = set(self.ladder.levels)
         self.scheduler = AsyncHyperband(self.ladder, experiment.scheduler, experiment.mode)
         self.searcher: Searcher = make_searcher(experiment.searcher, experiment.space, experiment.mode,
-                                                experiment.searcher_options)
+                                                experiment.searcher_options, self.ladder.levels)
         self.sign = 1.0 if experiment.mode == "min" else -1.0
         self.trials: dict[int, TrialRecord] = {}
         self.running: dict[int, Segment] = {}

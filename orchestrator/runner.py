@@ -25,6 +25,10 @@ from orchestrator.summary import search_state
 RUNS_ROOT = Path("rung-runs")
 
 
+class SearchFailed(Exception):
+    """The search ended with every trial failed: nothing useful was found."""
+
+
 class Interrupted(Exception):
     """The user pressed Ctrl-C; the journal is intact and the search can be resumed."""
 
@@ -104,10 +108,14 @@ def resume(directory: Path, on_progress: Callable[[Progress], None] | None = Non
     if state == "finished":
         journal.close()
         return directory, state
-    exp = load_stored_experiment(journal)
-    executor = make_executor(exp, start_time=journal.last_time())
-    loop = SearchLoop(exp, journal, executor, on_progress)
-    loop.replay()
+    try:
+        exp = load_stored_experiment(journal)
+        executor = make_executor(exp, start_time=journal.last_time())
+        loop = SearchLoop(exp, journal, executor, on_progress)
+        loop.replay()
+    except BaseException:
+        journal.close()
+        raise
     _drive(loop, journal, directory, "resume")
     return directory, state
 
@@ -119,6 +127,10 @@ def _drive(loop: SearchLoop, journal: Journal, directory: Path, kind: str) -> No
     journal.commit()
     try:
         state = loop.run()
+        counts = loop.scheduler.counts()
+        if loop.trials and counts["failed"] == len(loop.trials):
+            first = loop.failures[0] if loop.failures else "unknown error"
+            raise SearchFailed(f"every trial failed ({len(loop.trials)}); the first: {first}")
         journal.append("run_ended", None, ex.now(), state=state)
     except KeyboardInterrupt:
         journal.append("run_ended", None, ex.now(), state="interrupted")

@@ -1,20 +1,45 @@
-"""Searchers propose configurations; see `base.Searcher` for the protocol."""
+"""Searchers propose configurations; see `base.Searcher` for the protocol.
+
+`SEARCHERS` is the registry the experiment loader validates against: each entry names the
+options its YAML block accepts (everything under `searcher:` besides `type`).
+"""
 from __future__ import annotations
 
-from typing import Any, Mapping
+from dataclasses import dataclass
+from typing import Any, Callable, Mapping, Sequence
 
 from orchestrator.searchers.base import Pending, Searcher
 from orchestrator.searchers.random import RandomSearcher
 
-SEARCHER_TYPES = ("random",)
+
+@dataclass(frozen=True)
+class SearcherEntry:
+    """How to build one searcher type and which YAML options it takes."""
+
+    build: Callable[..., Searcher]  # build(space, mode, levels, **options)
+    options: frozenset[str]
 
 
-def make_searcher(kind: str, space: Any, mode: str, options: Mapping[str, Any] | None = None) -> Searcher:
-    """Build the searcher named in the experiment's `searcher.type`."""
-    options = dict(options or {})
-    if kind == "random":
-        return RandomSearcher(space, mode, **options)
-    raise ValueError(f"unknown searcher type {kind!r}; choose one of {', '.join(SEARCHER_TYPES)}")
+def _random(space: Any, mode: str, levels: Sequence[float], **options: Any) -> Searcher:
+    return RandomSearcher(space, mode, **options)
 
 
-__all__ = ["Pending", "Searcher", "RandomSearcher", "make_searcher", "SEARCHER_TYPES"]
+SEARCHERS: dict[str, SearcherEntry] = {
+    "random": SearcherEntry(_random, frozenset({"max_redraws"})),
+}
+SEARCHER_TYPES = tuple(SEARCHERS)
+
+
+def make_searcher(kind: str, space: Any, mode: str, options: Mapping[str, Any] | None = None,
+                  levels: Sequence[float] = ()) -> Searcher:
+    """Build the searcher named in the experiment's `searcher.type`.
+
+    `levels` are the rung levels of the search (lowest first), for searchers that model
+    results across resource levels.
+    """
+    if kind not in SEARCHERS:
+        raise ValueError(f"unknown searcher type {kind!r}; choose one of {', '.join(SEARCHERS)}")
+    return SEARCHERS[kind].build(space, mode, tuple(levels), **dict(options or {}))
+
+
+__all__ = ["Pending", "Searcher", "RandomSearcher", "SearcherEntry", "SEARCHERS", "SEARCHER_TYPES", "make_searcher"]

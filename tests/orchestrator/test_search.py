@@ -239,3 +239,13 @@ def test_plain_function_blackboxes_have_no_regret(tmp_path, write_experiment):
     assert "normalized_regret" not in status["best"]
     # no `elapsed` reported: one resource unit costs one simulated second
     assert status["elapsed_seconds"] > 0
+
+
+def test_a_search_whose_every_trial_fails_exits_1_with_the_first_error(tmp_path, write_experiment, capsys):
+    (tmp_path / "broken.py").write_text("def f(config, resource):\n    raise ValueError('shape mismatch')\n")
+    cfg = write_experiment({"trainable": {"blackbox": "broken.py:f", "args": None}, "stop": {"trials": 5}})
+    assert run_cli("run", cfg, "--dir", tmp_path / "run", "--quiet") == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "every trial failed" in err[0] and "shape mismatch" in err[0]
+    status = summarize(tmp_path / "run")
+    assert status["state"] == "failed" and "shape mismatch" in status["error"]
