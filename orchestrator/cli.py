@@ -89,9 +89,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         raise BadInput(f"--workers: must be at least 1, got {args.workers}")
     if args.seed is not None and args.seed < 0:
         raise BadInput(f"--seed: must be at least 0, got {args.seed}")
-    if args.address is not None:
-        overrides["executor"] = {"type": "ray", "address": args.address}
-    exp = load_experiment(args.config, overrides)
+    exp = load_experiment(args.config, overrides, executor_address=args.address)
     try:
         directory = start(exp, args.dir, _progress(exp, args.quiet))
     except OSError as err:  # creating --dir failed (e.g. a filesystem that refuses new folders)

@@ -178,14 +178,19 @@ def _is_factory(obj: Any) -> bool:
 
 
 # ----------------------------------------------------------------------------- loading
-def load_experiment(path: str | Path, overrides: Mapping[str, Any] | None = None) -> Experiment:
-    """Read and validate an experiment YAML file; `overrides` replace top-level keys (CLI flags)."""
+def load_experiment(path: str | Path, overrides: Mapping[str, Any] | None = None,
+                    executor_address: str | None = None) -> Experiment:
+    """Read and validate an experiment YAML file; `overrides` replace top-level keys (CLI flags),
+    `executor_address` (`--address`) sets `executor.address` and implies the ray executor."""
     path = Path(path)
     source = str(path)
     data = read_yaml(path)
     for key, value in (overrides or {}).items():
         if value is not None:
             data[key] = value
+    if executor_address is not None:
+        ex = data.get("executor") if isinstance(data.get("executor"), dict) else {}
+        data["executor"] = {**ex, "type": "ray", "address": executor_address}
     return from_dict(data, source=source, base_dir=path.resolve().parent)
 
 
@@ -314,8 +319,11 @@ def from_dict(data: Mapping[str, Any], source: str = "<experiment>", base_dir: P
             raise BadInput(where(source, "executor.type",
                                  "the simulated executor replays blackboxes; use trainable.blackbox, or executor.type: ray for trainable.function"))
     else:
-        raise BadInput(where(source, "executor.type",
-                             "'ray' is not available in this version of rung yet; use executor.type: simulated with a trainable.blackbox"))
+        v.keys(executor_options, set(RAY_OPTIONS), "executor", what="option of the ray executor")
+        if trainable_kind != "function":
+            raise BadInput(where(source, "executor.type",
+                                 "the ray executor trains trainable.function; blackboxes run on executor.type: simulated"))
+        executor_options = _ray_options(v, executor_options)
 
     try:
         space = Space.from_dict(v.mapping(data["space"], "space"), source=source, key="space", base_dir=base_dir)
@@ -343,6 +351,37 @@ def from_dict(data: Mapping[str, Any], source: str = "<experiment>", base_dir: P
         base_dir=base_dir, spec=spec,
     )
     return exp
+
+
+RAY_OPTIONS = {
+    "address": "Ray cluster address ('auto', host:port, ray://...); default: an embedded local Ray",
+    "resources_per_trial": "cpu, gpu, memory and custom Ray resources of one trial",
+    "storage": "storage root for checkpoints reachable by every node (path or URI); default: the run folder",
+    "max_retries": "how often a segment whose worker or node died is retried before its trial fails",
+    "keep_checkpoints": "'useful' (delete those that can never be promoted) or 'all'",
+}
+
+
+def _ray_options(v: "_Validator", options: dict[str, Any]) -> dict[str, Any]:
+    """Type-check the ray executor's options; resources are checked against the cluster later."""
+    out = dict(options)
+    if "address" in out and out["address"] is not None:
+        out["address"] = v.string(out["address"], "executor.address")
+    if "storage" in out:
+        out["storage"] = v.string(out["storage"], "executor.storage")
+    if "max_retries" in out:
+        out["max_retries"] = v.integer(out["max_retries"], "executor.max_retries", minimum=0)
+    if "keep_checkpoints" in out:
+        out["keep_checkpoints"] = v.choice(out["keep_checkpoints"], ("useful", "all"), "executor.keep_checkpoints")
+    res = v.mapping(out.get("resources_per_trial", {}), "executor.resources_per_trial")
+    try:
+        from cluster.resources import TrialResources
+
+        TrialResources.from_mapping(res, key="executor.resources_per_trial")
+    except ValueError as err:
+        raise BadInput(where(v.source, "", str(err))) from None
+    out["resources_per_trial"] = dict(res)
+    return out
 
 
 class _Validator:

@@ -20,7 +20,7 @@ from typing import Any, Callable, Mapping
 import numpy as np
 
 from orchestrator.errors import BadInput, where
-from orchestrator.executors.base import Executor, Report, Segment, SegmentDone, SegmentFailed
+from orchestrator.executors.base import CheckpointSaved, Executor, Report, Segment, SegmentDone, SegmentFailed
 from orchestrator.experiment import Experiment
 from orchestrator.journal import Journal
 from orchestrator.rungs import Number
@@ -58,8 +58,7 @@ class SearchLoop:
     """Runs one search to its stop condition; see the module docstring."""
 
     def __init__(self, experiment: Experiment, journal: Journal, executor: Executor,
-                 on_progress: Callable[[Progress], None] | None = None, progress_every: float = 2.0,
-                 checkpoints_every_report: bool = True) -> None:
+                 on_progress: Callable[[Progress], None] | None = None, progress_every: float = 2.0) -> None:
         self.exp = experiment
         self.journal = journal
         self.executor = executor
@@ -80,7 +79,9 @@ class SearchLoop:
         self.failures: list[str] = []
         self.on_progress = on_progress
         self.progress_every = progress_every
-        self.checkpoints_every_report = checkpoints_every_report
+        self.checkpoints_every_report = executor.checkpoints_every_report
+        self.max_retries = int(experiment.executor_options.get("max_retries", MAX_RETRIES))
+        self.keep_checkpoints = experiment.executor_options.get("keep_checkpoints", "useful")
         self._exhausted = False
         self._metric_checked = False
         self._last_progress = 0.0
@@ -120,7 +121,7 @@ class SearchLoop:
                 self.requeue.pop(trial, None)
                 sched.on_failed(trial)
                 searcher.failed(trial)
-                self.failures.append(f"trial {trial}: {d.get('error', '')}".splitlines()[0])
+                self.failures.append(f"trial {trial}: {_last_line(d.get('error', ''))}")
             elif kind == "segment_lost":
                 seg = self._end_segment(trial)
                 self.trials[trial].retries += 1
@@ -260,12 +261,18 @@ class SearchLoop:
                 journal.append("stopped", trial, event.time, resource=event.resource)
                 self._end_segment(trial)
                 self.executor.stop(trial)
+                self._discard(trial)
+        elif isinstance(event, CheckpointSaved):
+            journal.append("checkpoint", trial, event.time, resource=event.resource, path=event.path)
+            rec = self.trials[trial]
+            rec.checkpoint_level, rec.checkpoint = event.resource, event.path
         elif isinstance(event, SegmentDone):
             if event.checkpoint is not None:
                 journal.append("checkpoint", trial, event.time, resource=event.resource, path=event.checkpoint)
                 rec = self.trials[trial]
                 rec.checkpoint_level, rec.checkpoint = event.resource, event.checkpoint
-            journal.append("segment_ended", trial, event.time, resource=event.resource)
+            extra = {"worker": event.worker} if event.worker is not None else {}
+            journal.append("segment_ended", trial, event.time, resource=event.resource, **extra)
             self._end_segment(trial)
             self.scheduler.on_segment_end(trial)
             state = self.scheduler.trials[trial].state
@@ -275,7 +282,7 @@ class SearchLoop:
         elif isinstance(event, SegmentFailed):
             self._end_segment(trial)
             rec = self.trials[trial]
-            if event.retryable and rec.retries < MAX_RETRIES:
+            if event.retryable and rec.retries < self.max_retries:
                 rec.retries += 1
                 journal.append("segment_lost", trial, event.time, error=event.error)
                 self.requeue[trial] = rec.retries + 1
@@ -317,7 +324,22 @@ class SearchLoop:
         self.journal.append("failed", trial, time, error=error)
         self.scheduler.on_failed(trial)
         self.searcher.failed(trial)
-        self.failures.append(f"trial {trial}: {error}".splitlines()[0])
+        self.failures.append(f"trial {trial}: {_last_line(error)}")
+        self._discard(trial)
+
+    def _discard(self, trial: int) -> None:
+        """Delete the checkpoint of a trial that can never be promoted (unless told to keep all)."""
+        if self.keep_checkpoints != "all":
+            self.executor.discard(trial)
+
+    def discard_unpromotable(self) -> None:
+        """At the end of a search: keep the checkpoints of completed trials and of the best one."""
+        if self.keep_checkpoints == "all":
+            return
+        best = self.best()
+        for trial, t in self.scheduler.trials.items():
+            if t.state == "paused" and (best is None or trial != best[1]):
+                self.executor.discard(trial)
 
     def _cancel_running(self, reason: str) -> None:
         now = self.executor.now()
@@ -348,3 +370,11 @@ class SearchLoop:
         if force or now - self._last_progress >= self.progress_every:
             self._last_progress = now
             self.on_progress(self.progress())
+
+
+def _last_line(text: str) -> str:
+    """The informative line of an error: a traceback's last line, else the first line."""
+    lines = [line for line in str(text).strip().splitlines() if line.strip()]
+    if not lines:
+        return ""
+    return lines[-1].strip() if lines[0].startswith("Traceback") else lines[0].strip()

@@ -48,11 +48,14 @@ def default_directory(name: str, root: Path = RUNS_ROOT) -> Path:
     return candidate
 
 
-def make_executor(exp: Experiment, start_time: float = 0.0, trainable: object | None = None) -> Executor:
+def make_executor(exp: Experiment, directory: Path, start_time: float = 0.0, trainable: object | None = None) -> Executor:
+    """The executor named in the experiment: the simulator, or Ray (embedded or `address`)."""
     trainable = exp.load_trainable() if trainable is None else trainable
     if exp.executor == "simulated":
         return SimulatedExecutor(trainable, exp.workers, start_time=start_time, levels=exp.ladder.levels)
-    raise BadInput(f"{exp.source}: executor.type: {exp.executor!r} is not available in this version")
+    from orchestrator.executors.ray_setup import make_ray_executor
+
+    return make_ray_executor(exp, Path(directory), start_time)
 
 
 def start(exp: Experiment, directory: Path | None = None,
@@ -62,7 +65,7 @@ def start(exp: Experiment, directory: Path | None = None,
     if (directory / JOURNAL_FILE).exists():
         raise BadInput(f"{directory}: already holds a search; continue it with: rung resume {directory}")
     trainable = exp.load_trainable()  # fail on a bad trainable before creating anything
-    executor = make_executor(exp, trainable=trainable)
+    executor = make_executor(exp, directory, trainable=trainable)
     meta = {
         "spec": exp.spec,
         "source": exp.source,
@@ -110,7 +113,7 @@ def resume(directory: Path, on_progress: Callable[[Progress], None] | None = Non
         return directory, state
     try:
         exp = load_stored_experiment(journal)
-        executor = make_executor(exp, start_time=journal.last_time())
+        executor = make_executor(exp, directory, start_time=journal.last_time())
         loop = SearchLoop(exp, journal, executor, on_progress)
         loop.replay()
     except BaseException:
@@ -127,6 +130,7 @@ def _drive(loop: SearchLoop, journal: Journal, directory: Path, kind: str) -> No
     journal.commit()
     try:
         state = loop.run()
+        loop.discard_unpromotable()
         counts = loop.scheduler.counts()
         if loop.trials and counts["failed"] == len(loop.trials):
             first = loop.failures[0] if loop.failures else "unknown error"

@@ -40,6 +40,17 @@ class SegmentDone:
     resource: float
     time: float
     checkpoint: str | None = None
+    worker: str | None = None  # which worker slot / node ran it, for the journal
+
+
+@dataclass(frozen=True)
+class CheckpointSaved:
+    """The trial's checkpoint at `resource` is durable at `path` (a re-queue starts there)."""
+
+    trial: int
+    resource: float
+    path: str
+    time: float
 
 
 @dataclass(frozen=True)
@@ -52,7 +63,7 @@ class SegmentFailed:
     retryable: bool = False
 
 
-ExecutorEvent = Report | SegmentDone | SegmentFailed
+ExecutorEvent = Report | SegmentDone | SegmentFailed | CheckpointSaved
 
 
 @dataclass
@@ -85,6 +96,9 @@ class Executor(ABC):
     """Runs segments on `workers` slots and reports what happens."""
 
     workers: int
+    #: The simulator can restart a trial from any level it reported; real training only from
+    #: a checkpoint the trainable saved (CheckpointSaved events).
+    checkpoints_every_report: bool = True
 
     @abstractmethod
     def free_workers(self) -> int:
@@ -105,6 +119,9 @@ class Executor(ABC):
     @abstractmethod
     def now(self) -> float:
         """The experiment clock in seconds (simulated or wall)."""
+
+    def discard(self, trial: int) -> None:
+        """`trial` can never be promoted again: its checkpoint may be deleted."""
 
     def close(self) -> None:
         """Release workers and connections."""

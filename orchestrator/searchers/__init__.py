@@ -11,6 +11,13 @@ from typing import Any, Callable, Mapping, Sequence
 from orchestrator.searchers.base import Pending, Searcher
 from orchestrator.searchers.random import RandomSearcher
 
+# gp and tpe import torch/BoTorch and Optuna; they load on first use so that random search
+# (and `rung validate`) does not pay for those imports.
+GP_OPTIONS = frozenset({"initial_random", "min_points", "data", "kernel", "candidates", "local_starts",
+                        "local_neighbours", "local_steps", "fantasize", "fantasy_samples", "max_points",
+                        "refit_every", "fit_iterations", "threads", "max_redraws"})
+TPE_OPTIONS = frozenset({"n_startup_trials", "n_ei_candidates", "multivariate", "constant_liar", "max_redraws"})
+
 
 @dataclass(frozen=True)
 class SearcherEntry:
@@ -24,8 +31,22 @@ def _random(space: Any, mode: str, levels: Sequence[float], **options: Any) -> S
     return RandomSearcher(space, mode, **options)
 
 
+def _gp(space: Any, mode: str, levels: Sequence[float], **options: Any) -> Searcher:
+    from orchestrator.searchers.gp import GPSearcher
+
+    return GPSearcher(space, mode, levels, **options)
+
+
+def _tpe(space: Any, mode: str, levels: Sequence[float], **options: Any) -> Searcher:
+    from orchestrator.searchers.tpe import TPESearcher
+
+    return TPESearcher(space, mode, levels, **options)
+
+
 SEARCHERS: dict[str, SearcherEntry] = {
     "random": SearcherEntry(_random, frozenset({"max_redraws"})),
+    "gp": SearcherEntry(_gp, GP_OPTIONS),
+    "tpe": SearcherEntry(_tpe, TPE_OPTIONS),
 }
 SEARCHER_TYPES = tuple(SEARCHERS)
 
