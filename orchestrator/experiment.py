@@ -21,7 +21,7 @@ from orchestrator.errors import BadInput, where
 from orchestrator.references import resolve
 from orchestrator.rungs import Ladder
 from orchestrator.scheduler import SCHEDULER_TYPES
-from orchestrator.searchers import SEARCHERS
+from orchestrator.searchers import SEARCHERS, make_searcher
 from spaces import Space, SpaceError
 
 TOP_KEYS = {
@@ -329,6 +329,10 @@ def from_dict(data: Mapping[str, Any], source: str = "<experiment>", base_dir: P
         space = Space.from_dict(v.mapping(data["space"], "space"), source=source, key="space", base_dir=base_dir)
     except SpaceError as err:
         raise BadInput(str(err)) from None
+    try:  # building the searcher checks its options' values (cheap: searchers fit lazily)
+        make_searcher(searcher, space, mode, searcher_options, Ladder.build(r_min, r_max, eta).levels)
+    except (TypeError, ValueError) as err:
+        raise BadInput(where(source, "searcher", f"{searcher} searcher: {str(err).splitlines()[0]}")) from None
 
     spec = {
         "name": name, "metric": metric, "mode": mode,

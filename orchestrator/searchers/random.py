@@ -17,6 +17,8 @@ class RandomSearcher:
     """Uniform sampling from the space, avoiding configurations seen before."""
 
     def __init__(self, space: Space, mode: str = "min", max_redraws: int = 10) -> None:
+        if isinstance(max_redraws, bool) or not isinstance(max_redraws, int) or max_redraws < 0:
+            raise ValueError(f"max_redraws must be an integer >= 0, got {max_redraws!r}")
         self.space = space
         self.max_redraws = max_redraws
         self._seen: set[str] = set()
