@@ -52,6 +52,7 @@ class TrainContext:
     checkpoint_out: str | None = None  # local path to write this trial's checkpoint to
     device: str = "cpu"
     threads: int = 1
+    resource_max: float | None = None  # the search's maximum level (e.g. an LR schedule's horizon)
     _report: ReportSink | None = field(default=None, repr=False)
     _checkpointed: CheckpointSink | None = field(default=None, repr=False)
     last_checkpoint_level: float = field(default=0, repr=False)

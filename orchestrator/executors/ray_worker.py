@@ -141,7 +141,8 @@ class SegmentWorker:
             device = "cuda" if torch.cuda.is_available() else "cpu"
         ctx = TrainContext(trial=trial, config=seg["config"], start=seg["start"], target=seg["target"],
                            rungs=tuple(seg["rungs"]), seed=seg["seed"], checkpoint=checkpoint, checkpoint_out=local,
-                           device=device, threads=self.threads, _report=report, _checkpointed=checkpointed)
+                           device=device, threads=self.threads, resource_max=seg["max_level"],
+                           _report=report, _checkpointed=checkpointed)
         return ctx
 
     # -------------------------------------------------------------- plumbing
