@@ -51,6 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=FORMATS, default="csv")
     p.add_argument("--out", type=Path, default=None, help="output file (default: stdout; "
                    "parquet: DIR/results.parquet)")
+    p.add_argument("--best", action="store_true", help="only the best configuration, as YAML ready to retrain")
 
     p = sub.add_parser("validate", help="check an experiment YAML file and its space without running")
     p.add_argument("config", type=Path)
@@ -190,12 +191,35 @@ def cmd_status(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_export(args: argparse.Namespace) -> int:
-    out = args.out
-    if out is not None and not out.parent.is_dir():
+def _check_out(out: Path) -> None:
+    if not out.parent.is_dir():
         raise BadInput(f"--out: {out}: folder {out.parent} does not exist")
-    if out is not None and out.is_dir():
+    if out.is_dir():
         raise BadInput(f"--out: {out}: is a directory, expected a file name")
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    if args.best:
+        s = summarize(args.dir)
+        if s["best"] is None:
+            raise BadInput(f"{args.dir}: no result was reported yet, so there is no best configuration")
+        best = s["best"]
+        doc = {"experiment": s["name"], "trial": best["trial"], "resource": best["resource"],
+               s["metric"]: best["value"], "config": best["config"]}
+        text = yaml.safe_dump(doc, sort_keys=False)
+        if args.out is None:
+            print(text, end="")
+        else:
+            _check_out(args.out)
+            try:
+                args.out.write_text(text)
+            except OSError as err:
+                raise BadInput(f"--out: {args.out}: cannot write ({err.strerror or err})") from None
+            print(f"wrote {args.out}", file=sys.stderr)
+        return 0
+    out = args.out
+    if out is not None:
+        _check_out(out)
     try:
         target = export(args.dir, args.format, out)
     except OSError as err:

@@ -249,3 +249,26 @@ def test_a_search_whose_every_trial_fails_exits_1_with_the_first_error(tmp_path,
     assert len(err) == 1 and "every trial failed" in err[0] and "shape mismatch" in err[0]
     status = summarize(tmp_path / "run")
     assert status["state"] == "failed" and "shape mismatch" in status["error"]
+
+
+def test_export_best_is_yaml_ready_to_retrain(write_experiment, tmp_path, capsys):
+    cfg = write_experiment({"stop": {"trials": 20}})
+    assert run_cli("run", cfg, "--dir", tmp_path / "run", "--quiet") == 0
+    capsys.readouterr()
+    assert run_cli("export", tmp_path / "run", "--best", "--out", tmp_path / "best.yaml") == 0
+    doc = yaml.safe_load((tmp_path / "best.yaml").read_text())
+    best = summarize(tmp_path / "run")["best"]
+    assert doc["config"] == best["config"] and doc["trial"] == best["trial"] and doc["value"] == best["value"]
+
+
+def test_python_api_mirrors_the_cli(write_experiment, tmp_path):
+    import orchestrator as rung
+
+    status = rung.run(write_experiment({"stop": {"trials": 15}}), tmp_path / "run")
+    assert status == rung.status(tmp_path / "run")
+    assert status["state"] == "finished" and status["trials"]["total"] == 15
+    assert rung.best_config(tmp_path / "run") == status["best"]["config"]
+    frame = rung.results(tmp_path / "run")
+    assert set(frame["trial"]) == set(range(15))
+    spec = yaml.safe_load(write_experiment().read_text())
+    assert rung.run(spec, tmp_path / "from-dict", seed=3)["trials"]["total"] == 60
