@@ -19,7 +19,7 @@ from orchestrator.errors import BadInput
 from orchestrator.experiment import load_experiment
 from orchestrator.export import FORMATS, export
 from orchestrator.journal import JournalError
-from orchestrator.progress import ProgressLines
+from orchestrator.progress import make_progress
 from orchestrator.runner import Interrupted, SearchFailed, load_stored_experiment, resume, start
 from orchestrator.summary import search_state, summarize
 
@@ -36,11 +36,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--address", default=None, help="Ray cluster address (for the ray executor)")
     p.add_argument("--workers", type=int, default=None, help="override `workers` of the YAML")
     p.add_argument("--seed", type=int, default=None, help="override `seed` of the YAML")
-    p.add_argument("--quiet", action="store_true", help="no progress lines")
+    _progress_flags(p)
 
     p = sub.add_parser("resume", help="continue an interrupted search to its stop condition")
     p.add_argument("dir", type=Path)
-    p.add_argument("--quiet", action="store_true", help="no progress lines")
+    _progress_flags(p)
 
     p = sub.add_parser("status", help="show the state of a search (running or finished)")
     p.add_argument("dir", type=Path)
@@ -56,6 +56,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("validate", help="check an experiment YAML file and its space without running")
     p.add_argument("config", type=Path)
     return parser
+
+
+def _progress_flags(p: argparse.ArgumentParser) -> None:
+    group = p.add_mutually_exclusive_group()
+    group.add_argument("--quiet", action="store_true", help="no progress display")
+    group.add_argument("--verbose", action="store_true", help="plain progress lines with rung occupancy, "
+                       "even on a terminal")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -85,8 +92,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
-def _progress(exp: Any, quiet: bool) -> ProgressLines | None:
-    return None if quiet else ProgressLines(exp)
+def _progress(exp: Any, args: argparse.Namespace) -> Any:
+    return make_progress(exp, quiet=args.quiet, verbose=args.verbose)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -98,7 +105,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         raise BadInput(f"--seed: must be at least 0, got {args.seed}")
     exp = load_experiment(args.config, overrides, executor_address=args.address)
     try:
-        directory = start(exp, args.dir, _progress(exp, args.quiet))
+        directory = start(exp, args.dir, _progress(exp, args))
     except OSError as err:  # creating --dir failed (e.g. a filesystem that refuses new folders)
         if args.dir is None or err.filename is None or not _is_within(args.dir, Path(err.filename)):
             raise
@@ -141,7 +148,7 @@ def cmd_resume(args: argparse.Namespace) -> int:
         raise BadInput(str(err)) from None
     if state in ("interrupted", "failed"):
         exp.load_trainable()  # a trainable that is gone fails here, before the journal is opened for writing
-    directory, before = resume(args.dir, _progress(exp, args.quiet))
+    directory, before = resume(args.dir, _progress(exp, args))
     if before == "finished":
         print(f"{directory}: the search already finished; nothing to resume.", file=sys.stderr)
     _print_outcome(directory)

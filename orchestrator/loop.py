@@ -51,14 +51,15 @@ class Progress:
     best: tuple[float, int, Number] | None  # (value, trial, level)
     resource_used: float
     occupancy: dict[Number, int]
-    failures: list[str] = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)  # the latest few
+    failure_count: int = 0  # all failures so far
 
 
 class SearchLoop:
     """Runs one search to its stop condition; see the module docstring."""
 
     def __init__(self, experiment: Experiment, journal: Journal, executor: Executor,
-                 on_progress: Callable[[Progress], None] | None = None, progress_every: float = 2.0) -> None:
+                 on_progress: Callable[[Progress], None] | None = None, progress_every: float | None = None) -> None:
         self.exp = experiment
         self.journal = journal
         self.executor = executor
@@ -78,7 +79,7 @@ class SearchLoop:
         self.best_by_level: dict[Number, tuple[float, int]] = {}  # rung level -> (signed value, trial)
         self.failures: list[str] = []
         self.on_progress = on_progress
-        self.progress_every = progress_every
+        self.progress_every = progress_every if progress_every is not None else getattr(on_progress, "every", 2.0)
         self.checkpoints_every_report = executor.checkpoints_every_report
         self.max_retries = int(experiment.executor_options.get("max_retries", MAX_RETRIES))
         self.keep_checkpoints = experiment.executor_options.get("keep_checkpoints", "useful")
@@ -361,7 +362,8 @@ class SearchLoop:
 
     def progress(self) -> Progress:
         return Progress(self.executor.now(), len(self.trials), len(self.running), self.scheduler.counts(),
-                        self.best(), self.resource_used, self.scheduler.rung_occupancy(), self.failures[-5:])
+                        self.best(), self.resource_used, self.scheduler.rung_occupancy(), self.failures[-5:],
+                        len(self.failures))
 
     def _maybe_progress(self, force: bool = False) -> None:
         if self.on_progress is None:

@@ -146,4 +146,9 @@ def _drive(loop: SearchLoop, journal: Journal, directory: Path, kind: str) -> No
         try:
             journal.close()
         finally:
-            ex.close()
+            try:
+                ex.close()
+            finally:
+                close = getattr(loop.on_progress, "close", None)
+                if close is not None:
+                    close()
