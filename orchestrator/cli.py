@@ -167,6 +167,8 @@ def _print_outcome(directory: Path) -> None:
     else:
         print(f"Best {s['metric']} = {best['value']:.6g}: trial {best['trial']} at resource {best['resource']:g}")
         print(yaml.safe_dump({"config": best["config"]}, sort_keys=False).rstrip())
+        if best.get("checkpoint"):
+            print(f"Its checkpoint: {best['checkpoint']}")
     print(f"Results in {directory}  (rung status {directory} | rung export {directory})")
 
 

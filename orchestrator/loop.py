@@ -151,7 +151,7 @@ class SearchLoop:
             journal.commit()  # write-ahead: results and decisions are durable before they act
             for seg in launches:
                 ex.launch(seg)
-            if not self.running:
+            if not self.running and not ex.busy() and not (ex.starting() and self._has_work()):
                 break
             for event in ex.poll(deadline):
                 self._handle(event)
@@ -170,6 +170,14 @@ class SearchLoop:
         if budget is None:
             return True
         return self.resource_used + self._in_flight < budget
+
+    def _has_work(self) -> bool:
+        """Whether a free worker would get something to do (a re-queue, a promotion, a new trial)."""
+        if self.requeue:
+            return True
+        if not self._budget_left():
+            return False
+        return self._may_start_new() or self.scheduler.find_promotion() is not None
 
     def _decide(self) -> list[Segment]:
         """Fill free workers: re-queued segments first, then promotions or new trials."""
@@ -252,6 +260,8 @@ class SearchLoop:
                 self._fail(trial, event.time, f"metric {self.exp.metric!r} is {got!r} at {event.resource}")
                 self.executor.stop(trial)
                 return
+            if event.resource <= self.trials[trial].level:
+                return  # re-reported by a segment re-run from an older checkpoint: the first result stands
             journal.append("result", trial, event.time, resource=event.resource, metrics=dict(event.metrics))
             verdict = self._record_result(trial, event.resource, event.metrics)
             if verdict is Verdict.PAUSE:

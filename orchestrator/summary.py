@@ -63,6 +63,7 @@ def summarize(directory: str | Path) -> dict[str, Any]:
         configs: dict[int, dict[str, Any]] = {}
         best: dict[float, tuple[float, int]] = {}
         suggest_ms: list[float] = []
+        checkpoints: dict[int, str | None] = {}
         elapsed = 0.0
         for ev in journal.events():
             elapsed = max(elapsed, ev.time)
@@ -85,6 +86,8 @@ def summarize(directory: str | Path) -> dict[str, Any]:
                 status[trial] = kind
             elif kind in ("promoted", "segment_lost"):
                 status[trial] = "running"
+            elif kind == "checkpoint":
+                checkpoints[trial] = d.get("path")
             elif kind == "cancelled":
                 status[trial] = "paused" if level[trial] else "stopped"
         counts = {"total": len(status), "completed": 0, "running": 0, "paused": 0, "stopped": 0, "failed": 0}
@@ -95,6 +98,8 @@ def summarize(directory: str | Path) -> dict[str, Any]:
             top = max(best)
             signed, trial = best[top]
             best_obj = {"trial": trial, "config": configs[trial], "resource": top, "value": sign * signed}
+            if checkpoints.get(trial):
+                best_obj["checkpoint"] = checkpoints[trial]
         regret = meta.get("regret")
         if best_obj is not None and regret:
             # normalized regret of the best found, against the benchmark's known optimum

@@ -49,7 +49,7 @@ class TrainContext:
     rungs: tuple[float, ...]  # rung levels in (start, target]: results must be reported there
     seed: int  # per-trial seed; the executor seeds python/numpy/torch with it before `train`
     checkpoint: str | None = None  # local path of the checkpoint to resume from, if any
-    checkpoint_out: str | None = None  # local path to write this trial's checkpoint to
+    checkpoint_out: str | None = None  # local path to write checkpoints to; "{resource}" in it is the level
     device: str = "cpu"
     threads: int = 1
     resource_max: float | None = None  # the search's maximum level (e.g. an LR schedule's horizon)
@@ -82,6 +82,7 @@ class TrainContext:
 
         if self.checkpoint_out is None:
             raise RuntimeError("this context has no checkpoint location (checkpoint_out)")
+        out = self.checkpoint_out.format(resource=f"{resource:g}")
         state = {
             "resource": resource,
             "trial": self.trial,
@@ -93,7 +94,7 @@ class TrainContext:
                 "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None,
             },
         }
-        directory = os.path.dirname(self.checkpoint_out) or "."
+        directory = os.path.dirname(out) or "."
         os.makedirs(directory, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=".ckpt-", dir=directory)
         try:
@@ -101,15 +102,15 @@ class TrainContext:
                 torch.save(state, fh)
                 fh.flush()
                 os.fsync(fh.fileno())
-            os.replace(tmp, self.checkpoint_out)  # atomic: the old checkpoint stays until this
+            os.replace(tmp, out)  # atomic: the old checkpoint stays until this
         except BaseException:
             if os.path.exists(tmp):
                 os.unlink(tmp)
             raise
         self.last_checkpoint_level = resource
         if self._checkpointed is not None:
-            self._checkpointed(resource, self.checkpoint_out)
-        return self.checkpoint_out
+            self._checkpointed(resource, out)
+        return out
 
     def load_checkpoint(self, **objects: Any) -> int:
         """Load state dicts into `objects` and restore RNGs; returns the checkpoint's resource level."""

@@ -104,6 +104,14 @@ class Executor(ABC):
     def free_workers(self) -> int:
         """Slots that can take a segment now."""
 
+    def busy(self) -> int:
+        """Slots still occupied, including segments being stopped that have not ended yet."""
+        return self.workers - self.free_workers()
+
+    def starting(self) -> int:
+        """Slots whose worker is still being started or placed (none for the simulator)."""
+        return 0
+
     @abstractmethod
     def launch(self, segment: Segment) -> int:
         """Start a segment on a free slot; returns the slot (worker) index."""

@@ -12,6 +12,7 @@ retryable: the loop re-queues it from the trial's last checkpoint on a replaceme
 from __future__ import annotations
 
 import time
+from collections import deque
 from typing import Any
 
 import numpy as np
@@ -25,7 +26,7 @@ from orchestrator.executors.base import (
     SegmentDone,
     SegmentFailed,
 )
-from orchestrator.executors.ray_worker import SegmentWorker, checkpoint_key
+from orchestrator.executors.ray_worker import SegmentWorker, trial_prefix
 
 POLL_SECONDS = 1.0  # longest wait for an event, so the loop can check deadlines and print progress
 
@@ -55,20 +56,50 @@ class RayExecutor(Executor):
         self._t0 = time.monotonic()
         self._actor_cls = ray.remote(SegmentWorker).options(max_concurrency=2, max_restarts=0, **ray_options)
         self._init_args = (trainable_ref, dict(trainable_args), base_dir, storage.root, threads, use_gpu)
-        self._actors = [self._new_actor(slot) for slot in range(workers)]
-        self._free = list(range(workers - 1, -1, -1))
+        self._free: deque[int] = deque()  # slots whose actor is placed and idle, oldest first
+        self._probes: dict[Any, int] = {}  # readiness probe of a (re)started actor -> slot
         self._gens: dict[Any, tuple[int, int]] = {}  # generator -> (slot, trial)
         self._slot_of: dict[int, int] = {}  # running trial -> slot
+        self._actors: list[Any] = [None] * workers
+        for slot in range(workers):
+            self._start_actor(slot)
 
-    def _new_actor(self, slot: int) -> Any:
-        return self._actor_cls.remote(slot, *self._init_args)
+    def _start_actor(self, slot: int) -> None:
+        """(Re)start a slot's actor; the slot takes segments once Ray has placed it.
+
+        After a node loss the cluster may have room for fewer actors than slots: a slot whose
+        actor cannot be placed simply stays out of use instead of swallowing a segment.
+        """
+        actor = self._actor_cls.remote(slot, *self._init_args)
+        self._actors[slot] = actor
+        self._probes[actor.where.remote()] = slot
 
     # ------------------------------------------------------------------ interface
     def free_workers(self) -> int:
+        self._collect_probes(timeout=0)
         return len(self._free)
 
+    def busy(self) -> int:
+        return len(self._gens)
+
+    def starting(self) -> int:
+        return len(self._probes)
+
+    def _collect_probes(self, timeout: float) -> None:
+        if not self._probes:
+            return
+        ready, _ = self._ray.wait(list(self._probes), num_returns=len(self._probes), timeout=timeout)
+        for ref in ready:
+            slot = self._probes.pop(ref)
+            try:
+                self._ray.get(ref)
+            except self._ray.exceptions.RayError:
+                self._start_actor(slot)  # died before it was ready: try again
+                continue
+            self._free.append(slot)
+
     def launch(self, segment: Segment) -> int:
-        slot = self._free.pop()
+        slot = self._free.popleft()  # the longest-idle worker: spreads trials over workers and nodes
         payload = {
             "trial": segment.trial, "config": dict(segment.config), "start": segment.start,
             "target": segment.target, "rungs": list(segment.rungs), "seed": trial_seed(self.seed, segment.trial),
@@ -80,17 +111,20 @@ class RayExecutor(Executor):
         return slot
 
     def poll(self, deadline: float | None = None) -> list[ExecutorEvent]:
-        if not self._gens:
+        if not self._gens and not self._probes:
             return []
         timeout = POLL_SECONDS
         if deadline is not None:
             timeout = max(0.0, min(timeout, deadline - self.now()))
-        ready, _ = self._ray.wait(list(self._gens), num_returns=1, timeout=timeout)
+        waitables = list(self._gens) + list(self._probes)
+        ready, _ = self._ray.wait(waitables, num_returns=1, timeout=timeout)
         events: list[ExecutorEvent] = []
-        for gen in ready:
-            event = self._next(gen)
-            if event is not None:
-                events.append(event)
+        for item in ready:
+            if item in self._gens:
+                event = self._next(item)
+                if event is not None:
+                    events.append(event)
+        self._collect_probes(timeout=0)
         return events
 
     def _next(self, gen: Any) -> ExecutorEvent | None:
@@ -106,8 +140,8 @@ class RayExecutor(Executor):
             self._release(gen)
             return SegmentFailed(trial, f"worker {slot} failed: {err}", now, retryable=False)
         except ray.exceptions.RayError as err:  # the actor, its process or its node is gone
-            self._release(gen)
-            self._actors[slot] = self._new_actor(slot)
+            self._release(gen, free=False)
+            self._start_actor(slot)
             first = str(err).strip().splitlines()[0] if str(err).strip() else ""
             return SegmentFailed(trial, f"worker {slot} lost ({type(err).__name__}: {first})", now, retryable=True)
         kind = item[0]
@@ -122,11 +156,12 @@ class RayExecutor(Executor):
             return SegmentFailed(trial, item[1], now, retryable=False)
         return None  # "stopped": the loop already ended this segment
 
-    def _release(self, gen: Any) -> None:
+    def _release(self, gen: Any, free: bool = True) -> None:
         slot, trial = self._gens.pop(gen)
         if self._slot_of.get(trial) == slot:
             del self._slot_of[trial]
-        self._free.append(slot)
+        if free:
+            self._free.append(slot)
 
     def stop(self, trial: int) -> None:
         slot = self._slot_of.get(trial)
@@ -134,7 +169,7 @@ class RayExecutor(Executor):
             self._actors[slot].stop.remote(trial)  # the segment ends at its next report
 
     def discard(self, trial: int) -> None:
-        self.storage.delete_prefix(checkpoint_key(trial).rsplit("/", 1)[0] + "/")
+        self.storage.delete_prefix(trial_prefix(trial))
 
     def now(self) -> float:
         return self._offset + time.monotonic() - self._t0
@@ -142,7 +177,8 @@ class RayExecutor(Executor):
     def close(self) -> None:
         for actor in self._actors:
             try:
-                self._ray.kill(actor)
+                if actor is not None:
+                    self._ray.kill(actor)
             except Exception:
                 pass
         self._actors = []

@@ -30,7 +30,7 @@ def make_ray_executor(exp: Experiment, directory: Path, start_time: float = 0.0)
         raise BadInput(where(exp.source, "executor.address", str(err))) from None
     try:
         nodes = connection.nodes()
-        check_feasible(resources, nodes, key=key)
+        check_feasible(resources, nodes, key=key, node_types=connection.autoscaler_node_types())
         fits = max_concurrent(resources, nodes)
         if fits < exp.workers:
             print(f"rung: note: {exp.workers} workers asked, the cluster runs {fits} trials of "

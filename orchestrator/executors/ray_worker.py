@@ -22,12 +22,19 @@ from typing import Any, Iterator
 
 from trainables.context import StopTrial, TrainContext, seed_everything
 
-CHECKPOINT_FILE = "ckpt.pt"
+def trial_prefix(trial: int) -> str:
+    return f"checkpoints/trial-{trial:06d}/"
 
 
-def checkpoint_key(trial: int) -> str:
-    """Where a trial's (single, overwritten) checkpoint lives under the storage root."""
-    return f"checkpoints/trial-{trial:06d}/{CHECKPOINT_FILE}"
+def checkpoint_key(trial: int, level: float) -> str:
+    """Where a trial's checkpoint at `level` lives under the storage root.
+
+    One file per level, never overwritten: the journal names the level a re-queued segment
+    restarts from, and that file must still be there even if the trainable saved a later one
+    that the journal never heard of (the driver killed in between). Older files of a trial are
+    deleted when its next segment starts, i.e. after the journal committed the newer level.
+    """
+    return f"{trial_prefix(trial)}ckpt-{level:g}.pt"
 
 
 class SegmentWorker:
@@ -98,8 +105,7 @@ class SegmentWorker:
             if ctx.last_checkpoint_level < seg["target"] and seg["target"] < seg["max_level"]:
                 raise RuntimeError(f"the trainable returned at {seg['target']:g} without ctx.save_checkpoint(...): "
                                    f"it could never be promoted")
-            events.put(("done", last, checkpoint_key(seg["trial"]) if ctx.last_checkpoint_level else None, time.time(),
-                        self._node_id()))
+            events.put(("done", last, None, time.time(), self._node_id()))
         except StopTrial:
             events.put(("stopped", max(reached), None, time.time()))
         except BaseException:  # the trainable's own error: reported with its traceback
@@ -109,19 +115,21 @@ class SegmentWorker:
 
     def _context(self, seg: dict[str, Any], storage: Any, events: queue.Queue, reached: list[float]) -> TrainContext:
         trial = seg["trial"]
-        key = checkpoint_key(trial)
-        local = storage.local_path(key)
+        start_key = checkpoint_key(trial, seg["start"])
+        self._forget_other_checkpoints(storage, trial, keep=start_key if seg["start"] > 0 else None)
+        template = checkpoint_key(trial, 0).replace("ckpt-0.pt", "ckpt-{resource}.pt")
+        local_template = storage.local_path(template)
         scratch = None
-        if local is None:  # remote storage: work on a local copy, upload after each save
+        if local_template is None:  # remote storage: work on local copies, upload after each save
             scratch = tempfile.mkdtemp(prefix=f"rung-trial-{trial}-")
-            local = os.path.join(scratch, CHECKPOINT_FILE)
+            local_template = os.path.join(scratch, "ckpt-{resource}.pt")
         checkpoint = None
         if seg["start"] > 0:
+            checkpoint = local_template.format(resource=f"{seg['start']:g}")
             if scratch is not None:
-                storage.get_file(key, local)
-            if not os.path.exists(local):
-                raise FileNotFoundError(f"checkpoint of trial {trial} at {storage.uri(key)} is missing")
-            checkpoint = local
+                storage.get_file(start_key, checkpoint)
+            if not os.path.exists(checkpoint):
+                raise FileNotFoundError(f"checkpoint of trial {trial} at {storage.uri(start_key)} is missing")
 
         def report(resource: float, metrics: dict[str, float]) -> bool:
             reached.append(resource)
@@ -130,6 +138,7 @@ class SegmentWorker:
                 return trial not in self._stop
 
         def checkpointed(resource: float, path: str) -> None:
+            key = checkpoint_key(trial, resource)
             if scratch is not None:
                 storage.put_file(path, key)
             events.put(("checkpoint", resource, key, time.time()))
@@ -140,10 +149,23 @@ class SegmentWorker:
 
             device = "cuda" if torch.cuda.is_available() else "cpu"
         ctx = TrainContext(trial=trial, config=seg["config"], start=seg["start"], target=seg["target"],
-                           rungs=tuple(seg["rungs"]), seed=seg["seed"], checkpoint=checkpoint, checkpoint_out=local,
+                           rungs=tuple(seg["rungs"]), seed=seg["seed"], checkpoint=checkpoint, checkpoint_out=local_template,
                            device=device, threads=self.threads, resource_max=seg["max_level"],
                            _report=report, _checkpointed=checkpointed)
         return ctx
+
+    @staticmethod
+    def _forget_other_checkpoints(storage: Any, trial: int, keep: str | None) -> None:
+        """Delete this trial's checkpoints other than the one the journal says to start from."""
+        prefix = trial_prefix(trial)
+        try:
+            names = storage.listdir(prefix)
+        except (FileNotFoundError, OSError):
+            return
+        for name in names:
+            key = prefix + name.rsplit("/", 1)[-1]
+            if key != keep and key.endswith(".pt"):
+                storage.delete(key)
 
     # -------------------------------------------------------------- plumbing
     def _node_id(self) -> str:

@@ -10,7 +10,13 @@ import time
 import torch
 
 
-def train(config, ctx, epoch_seconds: float = 0.02, fail_if_above: float = 2.0, nan_if_below: float = -1.0):
+def train(config, ctx, epoch_seconds: float = 0.02, fail_if_above: float = 2.0, nan_if_below: float = -1.0,
+          marker_dir: str | None = None):
+    if marker_dir is not None:  # tells a fault-injection test which node is training right now
+        import ray
+
+        with open(os.path.join(marker_dir, ray.get_runtime_context().get_node_id()), "a") as fh:
+            fh.write(f"{time.time()} {ctx.trial}\n")
     if config["x"] > fail_if_above:
         raise ValueError(f"diverged: x={config['x']}")
     model = torch.nn.Linear(1, 1)
