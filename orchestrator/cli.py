@@ -40,6 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("resume", help="continue an interrupted search to its stop condition")
     p.add_argument("dir", type=Path)
+    p.add_argument("--address", default=None, help="Ray cluster address to resume on (default: the one it ran on)")
     _progress_flags(p)
 
     p = sub.add_parser("status", help="show the state of a search (running or finished)")
@@ -148,7 +149,7 @@ def cmd_resume(args: argparse.Namespace) -> int:
         raise BadInput(str(err)) from None
     if state in ("interrupted", "failed"):
         exp.load_trainable()  # a trainable that is gone fails here, before the journal is opened for writing
-    directory, before = resume(args.dir, _progress(exp, args))
+    directory, before = resume(args.dir, _progress(exp, args), address=args.address)
     if before == "finished":
         print(f"{directory}: the search already finished; nothing to resume.", file=sys.stderr)
     _print_outcome(directory)

@@ -97,7 +97,8 @@ def load_stored_experiment(journal: Journal) -> Experiment:
     return from_dict(meta["spec"], source=meta["source"], base_dir=Path(meta["base_dir"]))
 
 
-def resume(directory: Path, on_progress: Callable[[Progress], None] | None = None) -> tuple[Path, str]:
+def resume(directory: Path, on_progress: Callable[[Progress], None] | None = None,
+           address: str | None = None) -> tuple[Path, str]:
     """Continue an interrupted search to its stop condition; returns (dir, state before resuming)."""
     directory = Path(directory)
     try:
@@ -113,6 +114,10 @@ def resume(directory: Path, on_progress: Callable[[Progress], None] | None = Non
         return directory, state
     try:
         exp = load_stored_experiment(journal)
+        if address is not None:  # e.g. the head node came back with a new IP
+            if exp.executor != "ray":
+                raise BadInput(f"{directory}: --address: this search runs on the {exp.executor} executor, not ray")
+            exp.executor_options["address"] = address
         executor = make_executor(exp, directory, start_time=journal.last_time())
         loop = SearchLoop(exp, journal, executor, on_progress)
         loop.replay()
