@@ -339,6 +339,8 @@ def _remove_quietly(path: str) -> None:
         os.remove(path)
     except FileNotFoundError:
         pass
+    except IsADirectoryError:  # became a folder since it was looked at (a concurrent writer)
+        shutil.rmtree(path, ignore_errors=True)
 
 
 def _fsync_dir(folder: str) -> None:

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, lcbench_available
+from support import ROOT, lcbench_available
 from orchestrator.cli import main
 from orchestrator.summary import summarize
 

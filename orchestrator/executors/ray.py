@@ -60,6 +60,7 @@ class RayExecutor(Executor):
         self._probes: dict[Any, int] = {}  # readiness probe of a (re)started actor -> slot
         self._gens: dict[Any, tuple[int, int]] = {}  # generator -> (slot, trial)
         self._slot_of: dict[int, int] = {}  # running trial -> slot
+        self._discard_later: set[int] = set()  # checkpoints to delete when their segment ends
         self._actors: list[Any] = [None] * workers
         for slot in range(workers):
             self._start_actor(slot)
@@ -160,6 +161,9 @@ class RayExecutor(Executor):
         slot, trial = self._gens.pop(gen)
         if self._slot_of.get(trial) == slot:
             del self._slot_of[trial]
+        if trial in self._discard_later:
+            self._discard_later.discard(trial)
+            self.storage.delete_prefix(trial_prefix(trial))
         if free:
             self._free.append(slot)
 
@@ -169,6 +173,9 @@ class RayExecutor(Executor):
             self._actors[slot].stop.remote(trial)  # the segment ends at its next report
 
     def discard(self, trial: int) -> None:
+        if trial in self._slot_of:  # its segment is still winding down: delete once it ended
+            self._discard_later.add(trial)
+            return
         self.storage.delete_prefix(trial_prefix(trial))
 
     def now(self) -> float:

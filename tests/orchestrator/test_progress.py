@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from conftest import ROOT
+from support import ROOT
 
 SLOW = "import time\ndef f(config, resource):\n    time.sleep(0.003)\n    return {'value': config['x1'] ** 2 + 1.0 / resource, 'elapsed': resource}\n"
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT
+from support import ROOT
 from orchestrator.export import results_frame
 from orchestrator.journal import JOURNAL_FILE, Journal
 from orchestrator.summary import summarize

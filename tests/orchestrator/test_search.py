@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from conftest import ROOT, lcbench_available
+from support import ROOT, lcbench_available
 from orchestrator.cli import main
 from orchestrator.export import results_frame
 from orchestrator.journal import Journal

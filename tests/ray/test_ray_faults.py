@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import HERE, toy_experiment
+from ray_support import HERE, toy_experiment
 from orchestrator.export import results_frame
 from orchestrator.journal import JOURNAL_FILE, Journal
 from orchestrator.summary import summarize

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import toy_experiment
+from ray_support import toy_experiment
 from orchestrator.cli import main
 from orchestrator.export import results_frame
 from orchestrator.journal import Journal
