@@ -1,4 +1,4 @@
-"""The `rung` command line: run, resume, status, export, validate.
+"""The `rung` command line: run, resume, status, export, report, validate.
 
 Exit codes: 0 success, 2 bad input (one line on stderr naming file, key and problem; no
 traceback), 1 anything else, 130 after Ctrl-C (the journal is intact; the message says how
@@ -53,6 +53,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, default=None, help="output file (default: stdout; "
                    "parquet: DIR/results.parquet)")
     p.add_argument("--best", action="store_true", help="only the best configuration, as YAML ready to retrain")
+
+    p = sub.add_parser("report", help="write plots (PNG) and a Markdown summary of a search")
+    p.add_argument("dir", type=Path)
+    p.add_argument("--out", type=Path, default=None, help="folder for report.md and the PNGs (default: DIR/report)")
 
     p = sub.add_parser("validate", help="check an experiment YAML file and its space without running")
     p.add_argument("config", type=Path)
@@ -241,6 +245,23 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    from orchestrator.report import write_report
+
+    out = args.out if args.out is not None else args.dir / "report"
+    if out.exists() and not out.is_dir():
+        raise BadInput(f"--out: {out}: is a file, expected a folder for the report")
+    try:
+        report = write_report(args.dir, out)
+    except OSError as err:  # creating the folder or writing into it failed (read-only, a file in the way)
+        if err.filename is None or not (_is_within(out, Path(err.filename)) or Path(err.filename).parent == out):
+            raise
+        raise BadInput(f"--out: {out}: cannot write the report there ({err.strerror or err})") from None
+    skipped = "".join(f"; {name} not drawn: {why}" for name, why in report.skipped.items())
+    print(f"wrote {report.markdown} and {len(report.images)} plots in {report.markdown.parent}{skipped}")
+    return 0
+
+
 def cmd_validate(args: argparse.Namespace) -> int:
     exp = load_experiment(args.config)
     exp.load_trainable()
@@ -253,7 +274,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 COMMANDS = {"run": cmd_run, "resume": cmd_resume, "status": cmd_status, "export": cmd_export,
-            "validate": cmd_validate}
+            "report": cmd_report, "validate": cmd_validate}
 
 if __name__ == "__main__":
     sys.exit(main())

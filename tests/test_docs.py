@@ -1,5 +1,8 @@
 """The user docs stay runnable and complete.
 
+Every `rung ...` command in a ```bash block of docs/*.md and README.md is run (see "shell
+commands" below for the conventions).
+
 Every fenced ```yaml block in docs/*.md is checked:
 
 * a complete experiment (it has a top-level ``trainable:``) goes through ``rung validate``
@@ -165,3 +168,131 @@ def test_reference_names_every_scheduler_searcher_and_executor_type() -> None:
     text = _reference_text()
     for name in (*SCHEDULER_TYPES, *SEARCHER_TYPES, *EXECUTOR_TYPES):
         assert f"`{name}`" in text, f"docs/yaml-reference.md never mentions `{name}`"
+
+
+def test_reference_documents_every_searcher_and_ray_option() -> None:
+    """An option added to a searcher or to the ray executor must get a row in the reference."""
+    from orchestrator.experiment import RAY_OPTIONS
+    from orchestrator.searchers import SEARCHERS
+
+    text = _reference_text()
+    for kind, entry in SEARCHERS.items():
+        for option in entry.options:
+            assert f"| `{option}` |" in text, f"docs/yaml-reference.md has no row for {kind} option `{option}`"
+    for option in RAY_OPTIONS:
+        assert f"| `{option}` |" in text, f"docs/yaml-reference.md has no row for ray option `{option}`"
+
+
+# --------------------------------------------------------------------------- shell commands
+# Every `rung ...` command in a ```bash block of docs/*.md and README.md is exercised, page by
+# page, in order, in a scratch working directory where `examples/` is the repository's:
+#
+# * run folders are written `runs/NAME` in the docs (`~/runs/NAME` and `/any/path/runs/NAME`
+#   too); they all land in the scratch directory's `runs/NAME`;
+# * a command runs for real when it is cheap: every command but `rung run`, and `rung run` of a
+#   simulated example of at most 5,000 trials (LCBench ones only where the YAHPO data is here);
+# * a `rung run` that needs Ray, a cluster, a file the page does not ship, or a long time is
+#   parsed only (every option must exist: `build_parser().parse_args`) and a small simulated
+#   search stands in for it at its `--dir`, so the page's later `status`/`export`/`report`/
+#   `resume` commands on that folder still run for real;
+# * every command must exit 0 (commands that show an error belong in ```console blocks).
+SHELL_PAGES = [*PAGES, DOCS.parent / "README.md"]
+_SPLIT = re.compile(r"\s*(?:&&|\|\||;|\|)\s*")
+_RUNS = re.compile(r"^(?:~/|/)?(?:[\w.\-]+/)*runs/([\w.\-]+)/?$")
+MAX_REAL_TRIALS = 5000
+
+
+def _shell_commands(page: Path) -> list[tuple[int, list[str]]]:
+    import shlex
+
+    out = []
+    for b in _blocks(page):
+        if b.lang not in ("bash", "sh", "shell"):
+            continue
+        text = b.text.replace("\\\n", " ")  # shell line continuations
+        for offset, line in enumerate(text.splitlines(), start=1):
+            line = line.split(" #", 1)[0].strip()
+            if line.startswith("#"):
+                continue
+            for part in _SPLIT.split(line):
+                first = part.split(maxsplit=1)[0] if part.strip() else ""
+                if Path(first).name != "rung":
+                    continue
+                try:
+                    words = shlex.split(part.split(">", 1)[0])
+                except ValueError:  # unbalanced quotes: fails in test_shell_commands_run, not at collection
+                    words = ["<unparsable>", part]
+                out.append((b.line + offset, words[1:]))
+    return out
+
+
+SHELL = [(page, cmds) for page in SHELL_PAGES if (cmds := _shell_commands(page))]
+
+
+def test_docs_show_rung_commands() -> None:
+    names = {p.name for p, _ in SHELL}
+    assert {"quickstart.md", "cli.md", "README.md"} <= names, names
+    shown = {argv[0] for _, cmds in SHELL for _, argv in cmds if argv}
+    assert {"run", "resume", "status", "export", "report", "validate"} <= shown, shown
+
+
+def _localize(argv: list[str]) -> list[str]:
+    out = []
+    for word in argv:
+        m = _RUNS.match(word)
+        out.append(f"runs/{m.group(1)}" if m else word)
+    return out
+
+
+def _cheap_run(args, cwd: Path) -> bool:
+    config = cwd / args.config
+    if not config.is_file() or args.address:
+        return False
+    data = yaml.safe_load(config.read_text())
+    if not isinstance(data, dict) or "blackbox" not in (data.get("trainable") or {}):
+        return False
+    if (data.get("stop") or {}).get("trials", MAX_REAL_TRIALS + 1) > MAX_REAL_TRIALS:
+        return False
+    if "lcbench" in str(data["trainable"]["blackbox"]).lower():
+        from trainables.blackboxes.lcbench import resolve_data_dir
+
+        try:
+            resolve_data_dir((data["trainable"].get("args") or {}).get("data_dir"))
+        except Exception:  # the YAHPO data is not on this machine: parse only
+            return False
+    return True
+
+
+def _stand_in(directory: Path) -> None:
+    spec = {**BASE, "name": "stand-in", "stop": {"trials": 30}, "workers": 4}
+    path = directory.parent / f".{directory.name}-stand-in.yaml"
+    directory.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(yaml.safe_dump(spec, sort_keys=False))
+    assert main(["run", str(path), "--dir", str(directory), "--quiet"]) == 0
+
+
+@pytest.mark.parametrize("page,commands", SHELL, ids=[p.name for p, _ in SHELL])
+def test_shell_commands_run(page: Path, commands: list[tuple[int, list[str]]], tmp_path: Path,
+                            monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    from orchestrator.cli import build_parser
+
+    (tmp_path / "examples").symlink_to(DOCS.parent / "examples")
+    monkeypatch.chdir(tmp_path)
+    for line, argv in commands:
+        argv = _localize(argv)
+        where = f"{page.name}:{line}: rung {' '.join(argv)}"
+        if not argv or argv[0] in ("-h", "--help") or "-h" in argv or "--help" in argv:
+            with pytest.raises(SystemExit) as exc:
+                main(argv or ["--help"])
+            assert exc.value.code == 0, where
+            continue
+        try:
+            args = build_parser().parse_args(argv)
+        except SystemExit:
+            pytest.fail(f"{where}: does not parse: {capsys.readouterr().err.strip()}")
+        if args.command == "run" and not _cheap_run(args, tmp_path):
+            if args.dir is not None and not (tmp_path / args.dir / "journal.sqlite").exists():
+                _stand_in(tmp_path / args.dir)
+            continue
+        code = main(argv)
+        assert code == 0, f"{where}: exit {code}: {capsys.readouterr().err.strip()}"
