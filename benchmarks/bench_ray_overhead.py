@@ -1,13 +1,19 @@
 """Orchestration overhead on Ray: rung vs Ray Tune's ASHAScheduler, same function, same machine.
 
-The workload sleeps `epoch_seconds` per epoch and checkpoints a tiny torch model, so what is
-left of the wall time is orchestration. For every method, segments (rung) or trials (Tune)
-are laid onto the 2 worker slots in start order; a segment's overhead is the gap between its
-slot freeing up and its trainable starting, and utilization is trainable time / (slots x
-span). Ray Tune is run with its default settings and with `reuse_actors=True`.
+The workload sleeps `epoch_seconds` per epoch (its only "work") and checkpoints a tiny torch
+model at rungs, so everything else on a worker's timeline is orchestration: starting the
+segment, reporting, checkpointing, and the gap before the next segment starts. For every
+method, segments (rung) or trials (Tune) are laid onto the 2 worker slots in start order; a
+segment's overhead is (its gap after the slot freed up) + (its duration - its work), and
+utilization is total work / (slots x span). Ray Tune is run with its default settings and
+with `reuse_actors=True`.
+
+Each method searches for the same `--seconds` of wall time with new trials always available,
+so both workers always have something to do and utilization measures the orchestrator, not
+the end of a trial budget.
 
     python benchmarks/bench_ray_overhead.py            # ~4 minutes; writes benchmarks/results/ray_overhead.json
-    python benchmarks/bench_ray_overhead.py --trials 10 --epoch-seconds 0.5   # a quick look
+    python benchmarks/bench_ray_overhead.py --seconds 20   # a quick look
 """
 from __future__ import annotations
 
@@ -27,31 +33,32 @@ from benchmarks.machine import machine_info  # noqa: E402
 SLOTS = 2
 
 
-def read_segments(log_dir: Path) -> list[tuple[float, float]]:
+def read_segments(log_dir: Path) -> list[tuple[float, float, float]]:
     rows = []
     for path in log_dir.glob("*.log"):
         for line in path.read_text().splitlines():
-            _, _, start, end = line.split(",")
-            rows.append((float(start), float(end)))
+            _, _, start, end, work = line.split(",")
+            rows.append((float(start), float(end), float(work)))
     return sorted(rows)
 
 
-def overheads(segments: list[tuple[float, float]], slots: int = SLOTS) -> dict:
-    """Per-segment gaps (slot free -> trainable start) and utilization over the busy span."""
+def overheads(segments: list[tuple[float, float, float]], slots: int = SLOTS) -> dict:
+    """Per-segment orchestration time (gap before it + its time outside the work) and utilization."""
     free = [segments[0][0]] * slots
-    gaps = []
-    for start, end in segments:
+    costs = []
+    for start, end, work in segments:
         i = min(range(slots), key=lambda k: free[k])
-        gaps.append(max(0.0, start - free[i]))
+        gap = max(0.0, start - free[i])
+        costs.append(gap + max(0.0, (end - start) - work))
         free[i] = max(free[i], end)
-    span = max(end for _, end in segments) - segments[0][0]
-    busy = sum(end - start for start, end in segments)
-    return {"segments": len(segments), "overhead_ms_median": 1e3 * statistics.median(gaps),
-            "overhead_ms_mean": 1e3 * statistics.fmean(gaps), "utilization": busy / (slots * span),
+    span = max(end for _, end, _ in segments) - segments[0][0]
+    work = sum(w for _, _, w in segments)
+    return {"segments": len(segments), "overhead_ms_median": 1e3 * statistics.median(costs),
+            "overhead_ms_mean": 1e3 * statistics.fmean(costs), "utilization": work / (slots * span),
             "span_seconds": span}
 
 
-def run_rung(trials: int, epoch_seconds: float, log_dir: Path, run_dir: Path) -> dict:
+def run_rung(seconds: float, epoch_seconds: float, log_dir: Path, run_dir: Path) -> dict:
     import ray
 
     from orchestrator.experiment import from_dict
@@ -61,13 +68,13 @@ def run_rung(trials: int, epoch_seconds: float, log_dir: Path, run_dir: Path) ->
         "name": "overhead", "metric": "loss", "mode": "min",
         "resource": {"name": "epoch", "min": 1, "max": 9, "reduction_factor": 3},
         "scheduler": {"type": "promotion"}, "searcher": {"type": "random"},
-        "stop": {"trials": trials}, "workers": SLOTS, "seed": 0,
+        "stop": {"wall_seconds": seconds}, "workers": SLOTS, "seed": 0,
         "trainable": {"function": "benchmarks.overhead_trainable:rung_train",
                       "args": {"log_dir": str(log_dir), "epoch_seconds": epoch_seconds}},
         "executor": {"type": "ray", "resources_per_trial": {"cpu": 1}},
         "space": {"x": {"type": "float", "low": 0.0, "high": 1.0}},
     }
-    ray.init(num_cpus=SLOTS, include_dashboard=False, log_to_driver=False,
+    ray.init(address="local", num_cpus=SLOTS, include_dashboard=False, log_to_driver=False,
              runtime_env={"env_vars": {"PYTHONPATH": str(ROOT)}})
     try:
         t0 = time.perf_counter()
@@ -78,7 +85,7 @@ def run_rung(trials: int, epoch_seconds: float, log_dir: Path, run_dir: Path) ->
     return {"wall_seconds": wall, **overheads(read_segments(log_dir))}
 
 
-def run_tune(trials: int, epoch_seconds: float, log_dir: Path, storage: Path, reuse_actors: bool) -> dict:
+def run_tune(seconds: float, epoch_seconds: float, log_dir: Path, storage: Path, reuse_actors: bool) -> dict:
     import ray
     from ray import tune
     from ray.tune.schedulers import ASHAScheduler
@@ -89,6 +96,7 @@ def run_tune(trials: int, epoch_seconds: float, log_dir: Path, storage: Path, re
         from benchmarks.overhead_trainable import busy, log_segment
 
         t0 = time.time()
+        work = 0.0
         model = torch.nn.Linear(4, 1)
         start = 0
         checkpoint = tune.get_checkpoint()
@@ -99,15 +107,15 @@ def run_tune(trials: int, epoch_seconds: float, log_dir: Path, storage: Path, re
                 start = state["epoch"]
         try:
             for epoch in range(start + 1, 10):
-                busy(epoch_seconds)
+                work += busy(epoch_seconds)
                 with tempfile.TemporaryDirectory() as d:
                     torch.save({"model": model.state_dict(), "epoch": epoch}, Path(d) / "ckpt.pt")
                     tune.report({"loss": (config["x"] - 0.5) ** 2 + 1.0 / epoch},
                                 checkpoint=tune.Checkpoint.from_directory(d))
         finally:
-            log_segment(str(log_dir), "t", t0, time.time())
+            log_segment(str(log_dir), "t", t0, time.time(), work)
 
-    ray.init(num_cpus=SLOTS, include_dashboard=False, log_to_driver=False,
+    ray.init(address="local", num_cpus=SLOTS, include_dashboard=False, log_to_driver=False,
              runtime_env={"env_vars": {"PYTHONPATH": str(ROOT)}})
     try:
         tuner = tune.Tuner(
@@ -115,7 +123,8 @@ def run_tune(trials: int, epoch_seconds: float, log_dir: Path, storage: Path, re
             param_space={"x": tune.uniform(0.0, 1.0)},
             tune_config=tune.TuneConfig(
                 scheduler=ASHAScheduler(metric="loss", mode="min", max_t=9, grace_period=1, reduction_factor=3),
-                num_samples=trials, max_concurrent_trials=SLOTS, reuse_actors=reuse_actors),
+                num_samples=100_000, max_concurrent_trials=SLOTS, reuse_actors=reuse_actors,
+                time_budget_s=seconds),
             run_config=tune.RunConfig(storage_path=str(storage), name="overhead", verbose=0),
         )
         t0 = time.perf_counter()
@@ -128,7 +137,7 @@ def run_tune(trials: int, epoch_seconds: float, log_dir: Path, storage: Path, re
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--trials", type=int, default=24)
+    parser.add_argument("--seconds", type=float, default=60.0, help="wall-clock budget of each search")
     parser.add_argument("--epoch-seconds", type=float, default=1.0)
     parser.add_argument("--only", choices=["rung", "tune", "tune-reuse"], nargs="*")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "ray_overhead.json")
@@ -140,12 +149,12 @@ def main() -> None:
             log_dir = Path(tmp) / "log"
             log_dir.mkdir()
             if method == "rung":
-                results[method] = run_rung(args.trials, args.epoch_seconds, log_dir, Path(tmp) / "run")
+                results[method] = run_rung(args.seconds, args.epoch_seconds, log_dir, Path(tmp) / "run")
             else:
-                results[method] = run_tune(args.trials, args.epoch_seconds, log_dir, Path(tmp) / "tune",
+                results[method] = run_tune(args.seconds, args.epoch_seconds, log_dir, Path(tmp) / "tune",
                                            reuse_actors=method == "tune-reuse")
         print(method, json.dumps(results[method]), flush=True)
-    out = {"machine": machine_info(), "trials": args.trials, "epoch_seconds": args.epoch_seconds,
+    out = {"machine": machine_info(), "seconds": args.seconds, "epoch_seconds": args.epoch_seconds,
            "results": results, "command": " ".join(["python", "benchmarks/bench_ray_overhead.py", *sys.argv[1:]])}
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(out, indent=2) + "\n")

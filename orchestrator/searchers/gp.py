@@ -30,7 +30,12 @@ Options (YAML ``searcher: {type: gp, ...}``) and why their defaults:
   from the incumbent);
 - ``fantasize: true``, ``fantasy_samples: 20``: pending evaluations fantasized (MOBSTER's count);
 - ``max_points: 400``, ``refit_every: 10``, ``fit_iterations: 100``, ``threads: 1``: cost
-  control; latency stays flat as data grows (benchmarks/bench_gp_latency.py).
+  control; latency stays flat as data grows (benchmarks/bench_gp_latency.py);
+- ``max_redraws: 20``: draws of the random warm-up before giving up on a small, exhausted space.
+
+Tried and pending configurations are never proposed again (candidates are filtered by their
+encoding, the winner by ``space.key``); when every candidate is taken the searcher falls back to
+random draws and answers None once those are taken too.
 """
 from __future__ import annotations
 
@@ -90,16 +95,14 @@ class GPSearcher:
         self.fitter = GPFitter(kernel, space.dim, refit_every, fit_iterations)
         self.obs = Observations()
         self.configs: dict[int, dict[str, Any]] = {}
-        self._keys: dict[int, str] = {}
         self._tried: set[str] = set()
-        self._encoded: dict[int, np.ndarray] = {}
+        self._encoded: dict[int, np.ndarray] = {}  # trial -> encoded config (filled in suggest)
+        self._tried_encodings: set[bytes] = set()
 
     # ------------------------------------------------------------------ events
     def register(self, trial: int, config: Mapping[str, Any]) -> None:
         self.configs[trial] = dict(config)
-        key = self.space.key(config)
-        self._keys[trial] = key
-        self._tried.add(key)
+        self._tried.add(self.space.key(config))
 
     def observe(self, trial: int, config: Mapping[str, Any], resource: float, value: float) -> None:
         if self.data == "rungs" and self._rungs and float(resource) not in self._rungs:
@@ -120,7 +123,7 @@ class GPSearcher:
     def suggest(self, pending: Sequence[Pending], rng: np.random.Generator) -> dict[str, Any] | None:
         pending = list(pending)
         taken = self._tried | {self.space.key(p.config) for p in pending}
-        if len({t for t in self.obs.trial}) < self.initial_random or len(self.obs) < 2:
+        if len(set(self.obs.trial)) < self.initial_random or len(self.obs) < 2:
             return self._random(rng, taken)
         previous = torch.get_num_threads()
         torch.set_num_threads(self.threads)
@@ -142,6 +145,9 @@ class GPSearcher:
         if missing:
             for t, row in zip(missing, self.space.encode_many([self.configs[t] for t in missing])):
                 self._encoded[t] = row
+                self._tried_encodings.add(row.tobytes())
+        if not trials:
+            return np.empty((0, self.space.dim))
         return np.stack([self._encoded[t] for t in trials])
 
     def acquisition_level(self) -> float:
@@ -175,42 +181,60 @@ class GPSearcher:
             fantasies = sample_fantasies(model, Xp, np.asarray([float(p.resource) == level for p in pending]),
                                          self.fantasy_samples, rng)
 
-        def score(configs: list[dict[str, Any]]) -> np.ndarray:
-            return log_ei(model, self._inputs(self.space.encode_many(configs), level), best, fantasies)
+        def score(configs: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], np.ndarray]:
+            """Drop configs already tried, pending or scored (by their encoding), score the rest."""
+            if not configs:
+                return [], np.empty(0)
+            encoded = self.space.encode_many(configs)
+            fresh = []
+            for i, row in enumerate(encoded):
+                b = row.tobytes()
+                if b not in seen:
+                    seen.add(b)
+                    fresh.append(i)
+            if not fresh:
+                return [], np.empty(0)
+            kept = [configs[i] for i in fresh]
+            return kept, log_ei(model, self._inputs(encoded[fresh], level), best, fantasies)
 
-        # Random candidates from the space, all valid and not tried or pending.
-        seen = set(taken)
-        pool: list[dict[str, Any]] = []
-        for _ in range(self.candidates):
-            c = self.space.sample(rng)
-            k = self.space.key(c)
-            if k not in seen:
-                seen.add(k)
-                pool.append(c)
-        scores = score(pool) if pool else np.empty(0)
+        # Tried and pending configurations, by encoding (cheaper than `space.key` for hundreds
+        # of candidates; the winner is checked by key below).
+        self._encode_trials([t for t in self.configs if t not in self._encoded])
+        seen = set(self._tried_encodings)
+        if pending:
+            seen |= {row.tobytes() for row in self.space.encode_many([p.config for p in pending])}
+        # Random candidates from the space (always valid configurations).
+        pool, scores = score([self.space.sample(rng) for _ in range(self.candidates)])
+        found: list[tuple[float, int, dict[str, Any]]] = [(float(v), i, c) for i, (c, v) in enumerate(zip(pool, scores))]
 
-        # Local search: hill-climb by mutation from the best candidates and from the incumbent.
-        order = np.argsort(-scores, kind="stable")[: self.local_starts] if len(pool) else []
-        starts: list[tuple[dict[str, Any], float]] = [(pool[i], float(scores[i])) for i in order]
-        starts.append((self.configs[best_trial], -np.inf))
-        best_config, best_score = (pool[int(order[0])], float(scores[order[0]])) if len(pool) else (None, -np.inf)
-        for config, value in starts:
-            for _ in range(self.local_steps):
-                moves = []
+        # Local search: hill-climb by mutation from the best candidates and from the incumbent,
+        # all starts' neighbourhoods scored in one batch per step.
+        order = np.argsort(-scores, kind="stable")[: self.local_starts]
+        starts = [(pool[i], float(scores[i])) for i in order] + [(self.configs[best_trial], -np.inf)]
+        for _ in range(self.local_steps):
+            moves: list[dict[str, Any]] = []
+            owner: list[int] = []
+            for k, (config, _) in enumerate(starts):
                 for c in self.space.neighbours(config, rng, self.local_neighbours):
-                    k = self.space.key(c)
-                    if k not in seen:
-                        seen.add(k)
-                        moves.append(c)
-                if not moves:
-                    break
-                s = score(moves)
-                i = int(np.argmax(s))
-                if s[i] <= value:
-                    break
-                config, value = moves[i], float(s[i])
-                if value > best_score:
-                    best_config, best_score = config, value
+                    moves.append(c)
+                    owner.append(k)
+            kept_owner = {id(c): k for c, k in zip(moves, owner)}
+            moved, values = score(moves)
+            if not moved:
+                break
+            improved = False
+            step_best = list(starts)
+            for c, v in zip(moved, values):
+                found.append((float(v), len(found), c))
+                k = kept_owner[id(c)]
+                if v > step_best[k][1]:
+                    step_best[k] = (c, float(v))
+                    improved = True
+            starts = step_best
+            if not improved:
+                break
+        found.sort(key=lambda item: (-item[0], item[1]))
+        best_config = next((c for _, _, c in found if self.space.key(c) not in taken), None)
         if best_config is None:
             return self._random(rng, taken)
         return best_config

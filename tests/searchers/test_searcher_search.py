@@ -1,0 +1,71 @@
+"""GP and TPE searchers in whole simulated searches: through the CLI, and rebuilt from the
+journal on resume (the GP's data after `SearchLoop.replay()` is the live search's data)."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from orchestrator.cli import main
+from orchestrator.experiment import load_experiment
+from orchestrator.journal import Journal
+from orchestrator.loop import SearchLoop
+from orchestrator.executors.simulated import SimulatedExecutor
+from orchestrator.summary import summarize
+
+
+
+def simulator(exp, start_time: float = 0.0) -> SimulatedExecutor:
+    return SimulatedExecutor(exp.load_trainable(), exp.workers, start_time=start_time, levels=exp.ladder.levels)
+
+
+FAST_GP = {"type": "gp", "candidates": 100, "local_neighbours": 8, "fantasy_samples": 8}
+
+
+@pytest.mark.parametrize("searcher", [FAST_GP, {"type": "tpe"}], ids=["gp", "tpe"])
+def test_a_simulated_search_finishes(write_experiment, tmp_path, searcher):
+    cfg = write_experiment({"searcher": searcher, "stop": {"trials": 30}})
+    assert main(["run", str(cfg), "--dir", str(tmp_path / "run"), "--quiet"]) == 0
+    status = summarize(tmp_path / "run")
+    assert status["state"] == "finished"
+    assert status["trials"]["total"] == 30 and status["trials"]["failed"] == 0
+    assert status["best"]["value"] is not None
+
+
+def test_resume_rebuilds_the_gp_data_from_the_journal(write_experiment, tmp_path):
+    cfg = write_experiment({"searcher": FAST_GP, "stop": {"trials": 25}})
+    exp = load_experiment(cfg)
+    directory = tmp_path / "run"
+    journal = Journal.create(directory, {"spec": exp.spec, "source": exp.source, "base_dir": str(exp.base_dir),
+                                         "space_names": exp.space.names,
+                                         "space_fingerprint": exp.space.fingerprint(), "regret": None})
+    live = SearchLoop(exp, journal, simulator(exp))
+    live.run()
+    journal.close()
+    assert live.searcher.fitter.fits >= 1  # the model was used, not only the random warm-up
+
+    with Journal.open(directory) as again:
+        replayed = SearchLoop(exp, again, simulator(exp, again.last_time()))
+        replayed.replay()
+    assert replayed.searcher.dataset() == live.searcher.dataset()
+    assert replayed.searcher.configs == live.searcher.configs
+    assert replayed.searcher.fitter.fits == 0  # replay only appends data; fitting waits for suggest
+    config = replayed.searcher.suggest([], np.random.default_rng([0, replayed.decisions]))
+    exp.space.validate(config)
+    assert exp.space.key(config) not in {exp.space.key(c) for c in live.searcher.configs.values()}
+    assert replayed.searcher.fitter.fits == 1
+
+
+def test_a_gp_search_resumed_with_the_cli_continues_to_its_stop(write_experiment, tmp_path):
+    """Stop a GP search early (trials: 12), raise the stop in the stored spec and resume."""
+    cfg = write_experiment({"searcher": FAST_GP, "stop": {"trials": 30}})
+    directory = tmp_path / "run"
+    exp = load_experiment(cfg)
+    journal = Journal.create(directory, {"spec": exp.spec, "source": exp.source, "base_dir": str(exp.base_dir),
+                                         "space_names": exp.space.names,
+                                         "space_fingerprint": exp.space.fingerprint(), "regret": None})
+    early = load_experiment(cfg, {"stop": {"trials": 12}})
+    SearchLoop(early, journal, simulator(early)).run()  # ends like an interrupted run: no run_ended
+    journal.close()
+    assert main(["resume", str(directory), "--quiet"]) == 0
+    status = summarize(directory)
+    assert status["state"] == "finished" and status["trials"]["total"] == 30
