@@ -54,3 +54,33 @@ def test_quiet_prints_only_the_outcome(slow_cfg, tmp_path):
                            "--quiet"], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0 and proc.stderr == ""
     assert "Best value = " in proc.stdout
+
+
+def test_status_from_another_terminal_while_the_search_runs(slow_cfg, tmp_path):
+    """`rung status` reads the journal beside the writer (SQLite WAL) without disturbing it."""
+    import json
+    import time
+
+    run = tmp_path / "run"
+    proc = subprocess.Popen([sys.executable, "-m", "orchestrator.cli", "run", str(slow_cfg), "--dir", str(run), "--quiet"],
+                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    seen = []
+    try:
+        deadline = time.monotonic() + 60
+        while proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.3)
+            if not (run / "journal.sqlite").exists():
+                continue
+            out = subprocess.run([sys.executable, "-m", "orchestrator.cli", "status", str(run), "--json"], cwd=ROOT,
+                                 capture_output=True, text=True, timeout=30)
+            assert out.returncode == 0, out.stderr
+            status = json.loads(out.stdout)
+            if status["state"] == "running":
+                seen.append(status["trials"]["total"])
+    finally:
+        stdout, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 0, stderr
+    assert seen and seen == sorted(seen), seen  # read live, counts only grow
+    final = subprocess.run([sys.executable, "-m", "orchestrator.cli", "status", str(run), "--json"], cwd=ROOT,
+                           capture_output=True, text=True, check=True)
+    assert json.loads(final.stdout)["state"] == "finished" and json.loads(final.stdout)["trials"]["total"] == 500
