@@ -52,8 +52,14 @@ def _log_x_if_wide(ax, values: np.ndarray) -> None:
         ax.set_xscale("log")
         plain = FuncFormatter(lambda v, _: f"{v:g}")  # "60", not "6 x 10^1"
         ax.xaxis.set_major_formatter(plain)
-        if pos.max() / pos.min() < 1000:  # few decades: matplotlib labels minor ticks too
-            ax.xaxis.set_minor_formatter(plain)
+        if pos.max() / pos.min() < 1000:  # few decades: label minor ticks 2 and 5, the rest would crowd
+            def two_and_five(v: float, _: object) -> str:
+                if v <= 0:
+                    return ""
+                lead = round(v / 10 ** np.floor(np.log10(v)))
+                return f"{v:g}" if lead in (2, 5) else ""
+
+            ax.xaxis.set_minor_formatter(FuncFormatter(two_and_five))
 
 
 def _log_y_if_wide(ax, lo: float, hi: float) -> bool:
