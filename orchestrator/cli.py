@@ -80,10 +80,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         except OSError:
             pass
         return 0
-    except BadInput as err:
-        print(f"rung: {err}", file=sys.stderr)
-        return 2
-    except JournalError as err:
+    except (BadInput, JournalError) as err:
         print(f"rung: {err}", file=sys.stderr)
         return 2
     except SearchFailed as err:
