@@ -40,7 +40,13 @@ def snapshot(directory: Path) -> list[tuple]:
 def spawn(*args: str) -> subprocess.Popen:
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     return subprocess.Popen([sys.executable, "-m", "orchestrator.cli", *args, "--quiet"], cwd=ROOT, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=_default_sigint)
+
+
+def _default_sigint() -> None:
+    """A shell runs background jobs with SIGINT ignored, and Python keeps an ignored SIGINT
+    ignored: restore the default so Ctrl-C reaches rung as it does in a terminal."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 @pytest.fixture
