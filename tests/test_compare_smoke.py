@@ -61,3 +61,59 @@ def test_space_mismatch_is_refused(branin: harness.Benchmark) -> None:
     problems = space_differences(branin.space, other)
     assert problems == ["x1.high: benchmark has 10.0, method has 12.0"]
     assert space_differences(branin.space, {**branin.space, "x1": {**branin.space["x1"], "log": True}})
+
+
+# --------------------------------------------------------------------------- Syne Tune peer
+SYNETUNE_PYTHON = COMPARE / ".envs" / "synetune" / "bin" / "python"
+needs_synetune = pytest.mark.skipif(
+    not SYNETUNE_PYTHON.exists(),
+    reason="no Syne Tune env (benchmarks/compare/make_envs.sh synetune); CI does not build peer envs")
+
+
+@needs_synetune
+def test_synetune_asha_runs_through_the_protocol(branin: harness.Benchmark) -> None:
+    """Syne Tune's HyperbandScheduler driven without its Tuner: promotions resume paused trials."""
+    r = harness.run(branin, harness.method_command("synetune-asha"), workers=4, seed=0, budget=150.0,
+                    method="synetune-asha")
+    assert r.ended == "budget" and r.trials > 4
+    assert "syne-tune 0.13.0" in r.method_info["method"]
+    levels = {rec.resource for rec in r.records}
+    assert {1, 3}.issubset(levels)  # rung levels of the shared ladder (1, 3, 9, 27, 81)
+    # A promoted trial reports at increasing levels (resumed from its checkpoint, not restarted).
+    per_trial: dict[int, list[int]] = {}
+    for rec in r.records:
+        per_trial.setdefault(rec.trial, []).append(rec.resource)
+    assert any(len(v) > 1 for v in per_trial.values())
+    assert all(v == sorted(set(v)) for v in per_trial.values())
+
+
+@needs_synetune
+def test_synetune_refuses_conditional_spaces() -> None:
+    """Syne Tune has no conditional parameters: the peer errors out naming the parameter."""
+    from protocol import MethodProcess, ProtocolError
+
+    space = {"opt": {"type": "choice", "values": ["sgd", "adam"]},
+             "momentum": {"type": "float", "low": 0.1, "high": 0.9, "when": {"opt": "sgd"}}}
+    with MethodProcess(harness.method_command("synetune-asha")) as proc:
+        with pytest.raises(ProtocolError, match="'momentum' is conditional"):
+            proc.request({"op": "init", "version": 1, "space": space, "resource": {"min": 1, "max": 9, "eta": 3},
+                          "metric": "loss", "mode": "min", "seed": 0, "workers": 1, "budget": {"seconds": 1.0}})
+
+
+@needs_synetune
+def test_synetune_translates_every_flat_type() -> None:
+    """int/log int/ordinal/bool/constant come back from Syne Tune's domains as the harness's space."""
+    from protocol import MethodProcess, space_differences
+
+    space = {"lr": {"type": "float", "low": 1e-4, "high": 1.0, "log": True},
+             "units": {"type": "int", "low": 16, "high": 512, "log": True},
+             "layers": {"type": "int", "low": 1, "high": 4, "log": False},
+             "width": {"type": "ordinal", "values": [32, 64, 128]},
+             "bn": {"type": "bool"}, "act": {"type": "choice", "values": ["relu", "tanh"]},
+             "seed_offset": {"type": "constant", "value": 7}}
+    with MethodProcess(harness.method_command("synetune-mobster")) as proc:
+        reply = proc.request({"op": "init", "version": 1, "space": space, "resource": {"min": 1, "max": 9, "eta": 3},
+                              "metric": "loss", "mode": "min", "seed": 0, "workers": 1, "budget": {"seconds": 1.0}})
+        assert space_differences(space, reply["space"]) == []
+        ask = proc.request({"op": "ask"})
+        assert ask["resource"] == 1 and set(ask["config"]) == set(space) and ask["config"]["seed_offset"] == 7

@@ -39,6 +39,7 @@ ETA = 3  # reduction factor handed to every method (rung's default, Syne Tune's 
 
 RUNG_METHOD = HERE / "methods" / "rung_method.py"
 OPTUNA_METHOD = HERE / "methods" / "optuna_method.py"
+SYNETUNE_METHOD = HERE / "methods" / "synetune_method.py"
 ENVS = HERE / ".envs"
 
 # name -> (peer env or None for rung's own interpreter, script, extra arguments)
@@ -51,6 +52,8 @@ METHODS: dict[str, tuple[str | None, Path, list[str]]] = {
     "rung-tpe": (None, RUNG_METHOD, ["--searcher", "tpe", "--scheduler", "promotion"]),
     "rung-tpe-stop": (None, RUNG_METHOD, ["--searcher", "tpe", "--scheduler", "stopping"]),
     "optuna": ("optuna", OPTUNA_METHOD, []),
+    "synetune-asha": ("synetune", SYNETUNE_METHOD, ["--searcher", "random"]),
+    "synetune-mobster": ("synetune", SYNETUNE_METHOD, ["--searcher", "bayesopt"]),
 }
 BASELINE = "rung-random-asha"  # its final best is the time-to-target target
 
