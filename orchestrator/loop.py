@@ -26,6 +26,7 @@ from orchestrator.journal import Journal
 from orchestrator.rungs import Number
 from orchestrator.scheduler import AsyncHyperband, Promote, Start, Verdict
 from orchestrator.searchers import Pending, Searcher, make_searcher
+from orchestrator.searchers.base import export_state, import_state
 
 MAX_RETRIES = 2  # a segment whose worker died is retried this often before the trial fails
 
@@ -98,6 +99,8 @@ class SearchLoop:
                 sched.start(trial, d["bracket"], d["target"])
                 searcher.register(trial, d["config"])
                 self.decisions = max(self.decisions, d["decision"] + 1)
+            elif kind == "searcher_state":
+                import_state(searcher, d["state"])
             elif kind == "promoted":
                 sched.promote(trial)
                 self.decisions = max(self.decisions, d["decision"] + 1)
@@ -208,6 +211,9 @@ class SearchLoop:
                 t0 = _time.perf_counter()
                 config = self.searcher.suggest(self._pending.values(), rng)
                 suggest_ms = (_time.perf_counter() - t0) * 1e3
+                state = export_state(self.searcher)
+                if state is not None:  # before the trial it led to, so replay restores it in order
+                    journal.append("searcher_state", None, now, decision=self.decisions, state=state)
                 if config is None:
                     self._exhausted = True
                     continue

@@ -38,3 +38,16 @@ class Searcher(Protocol):
 
     def failed(self, trial: int) -> None:
         """`trial` failed; it will never report again."""
+
+
+def export_state(searcher: Searcher) -> dict[str, Any] | None:
+    """A searcher's learned state that replaying events cannot rebuild (e.g. fitted GP
+    hyperparameters), when it changed; searchers without any simply lack `export_state`."""
+    method = getattr(searcher, "export_state", None)
+    return method() if callable(method) else None
+
+
+def import_state(searcher: Searcher, state: dict[str, Any]) -> None:
+    method = getattr(searcher, "import_state", None)
+    if callable(method):
+        method(state)

@@ -93,6 +93,7 @@ class GPSearcher:
         self.threads = threads
         self.max_redraws = max_redraws
         self.fitter = GPFitter(kernel, space.dim, refit_every, fit_iterations)
+        self._exported_at = -1  # `_fitted_at` of the fit last handed to the journal
         self.obs = Observations()
         self.configs: dict[int, dict[str, Any]] = {}
         self._tried: set[str] = set()
@@ -113,6 +114,21 @@ class GPSearcher:
 
     def failed(self, trial: int) -> None:
         pass  # its results so far stay valid data; its config stays tried
+
+    def export_state(self) -> dict[str, Any] | None:
+        """The GP's fitted hyperparameters when they changed since the last call, else None.
+
+        The loop journals them, so a resumed search warm-starts from the same fit the
+        uninterrupted one would have used instead of re-fitting from the priors.
+        """
+        if self.fitter._fitted_at == self._exported_at:
+            return None
+        self._exported_at = self.fitter._fitted_at
+        return self.fitter.export_state()
+
+    def import_state(self, state: dict[str, Any]) -> None:
+        self.fitter.import_state(state)
+        self._exported_at = self.fitter._fitted_at
 
     def dataset(self) -> list[tuple[int, float, float]]:
         """(trial, resource, value in minimization sense) in arrival order: what the GP is fit on

@@ -154,6 +154,18 @@ class GPFitter:
         self._fitted_at = -1  # number of observations at the last fit
         self.fits = 0
 
+    def export_state(self) -> dict[str, Any] | None:
+        """The last fit as plain data (for the journal), or None before the first fit."""
+        if self._state is None:
+            return None
+        return {"fitted_at": self._fitted_at,
+                "params": {k: v.tolist() for k, v in self._state.items() if torch.is_tensor(v)}}
+
+    def import_state(self, state: dict[str, Any]) -> None:
+        """Restore a fit written by `export_state` (journal replay on resume)."""
+        self._state = {k: torch.tensor(v, dtype=DTYPE) for k, v in state["params"].items()}
+        self._fitted_at = int(state["fitted_at"])
+
     def _new(self, X: torch.Tensor, Y: torch.Tensor) -> SingleTaskGP:
         likelihood = GaussianLikelihood(noise_prior=LogNormalPrior(loc=-4.0, scale=1.0),
                                         noise_constraint=GreaterThan(1e-6))
