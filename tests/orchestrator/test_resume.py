@@ -43,6 +43,15 @@ def spawn(*args: str) -> subprocess.Popen:
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=_default_sigint)
 
 
+def wait_for_journal(run: Path, proc: subprocess.Popen, timeout: float = 30) -> None:
+    """Until `proc` has created its journal; fails instead of hanging if it never does."""
+    deadline = time.monotonic() + timeout
+    while not (run / JOURNAL_FILE).exists():
+        assert proc.poll() is None, f"rung exited ({proc.returncode}) before creating {run / JOURNAL_FILE}"
+        assert time.monotonic() < deadline, f"no journal in {run} after {timeout} s"
+        time.sleep(0.01)
+
+
 def _default_sigint() -> None:
     """A shell runs background jobs with SIGINT ignored, and Python keeps an ignored SIGINT
     ignored: restore the default so Ctrl-C reaches rung as it does in a terminal."""
@@ -109,8 +118,7 @@ def test_ctrl_c_stops_cleanly_and_says_how_to_resume(slow_experiment, tmp_path):
     cfg = slow_experiment(stop={"trials": 400}, workers=2)
     run = tmp_path / "run"
     proc = spawn("run", str(cfg), "--dir", str(run))
-    while not (run / JOURNAL_FILE).exists():
-        time.sleep(0.01)
+    wait_for_journal(run, proc)
     time.sleep(0.4)
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=30)
@@ -133,8 +141,7 @@ def test_resumed_search_continues_the_same_random_streams(slow_experiment, tmp_p
                     "--quiet"], cwd=ROOT, check=True, capture_output=True)
     run = tmp_path / "b"
     proc = spawn("run", str(cfg), "--dir", str(run))
-    while not (run / JOURNAL_FILE).exists():
-        time.sleep(0.01)
+    wait_for_journal(run, proc)
     time.sleep(0.15)
     proc.send_signal(signal.SIGKILL)
     proc.communicate()
