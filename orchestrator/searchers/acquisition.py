@@ -71,7 +71,8 @@ def log_ei(model: SingleTaskGP, X: np.ndarray, best: float, fantasies: Fantasies
     """log EI (minimization) at candidate inputs ``X`` (n, D), averaged over ``fantasies``.
 
     ``best`` is the incumbent (lowest standardized observation at the acquisition level); a
-    fantasy at the acquisition level that beats it becomes that sample's incumbent.
+    pending evaluation at the acquisition level whose fantasized posterior mean beats it becomes
+    that sample's incumbent.
     """
     Xc = torch.as_tensor(X, dtype=DTYPE)
     with torch.no_grad():
@@ -89,10 +90,17 @@ def log_ei(model: SingleTaskGP, X: np.ndarray, best: float, fantasies: Fantasies
         S_cp = cov[P:, :P]
         A = torch.cholesky_solve(S_cp.T, _cholesky(S_pp)).T  # (C, P) = S_CP S_PP^-1
         var = cov[P:, P:].diagonal() - (A * S_cp).sum(-1)
-        means = mean[P:].unsqueeze(0) + (fantasies.values - mean[:P].unsqueeze(0)) @ A.T  # (S, C)
+        resid = fantasies.values - mean[:P].unsqueeze(0)  # (S, P)
+        means = mean[P:].unsqueeze(0) + resid @ A.T  # (S, C)
         bests = torch.full((fantasies.values.shape[0],), best, dtype=DTYPE)
         if bool(fantasies.at_level.any()):
-            bests = torch.minimum(bests, fantasies.values[:, fantasies.at_level].min(dim=1).values)
+            # A pending evaluation at the acquisition level that does well in a fantasy becomes
+            # that fantasy's incumbent, at the conditioned posterior *mean* there, not the noisy
+            # draw itself: the minimum of several noisy draws is biased low, and a too-low
+            # incumbent turns EI into pure exploration exactly when many workers are busy.
+            B = torch.cholesky_solve(cov[:P, :P], _cholesky(S_pp)).T  # (P, P) = S_PP_latent (S_PP+noise)^-1
+            smoothed = mean[:P].unsqueeze(0) + resid @ B.T  # (S, P)
+            bests = torch.minimum(bests, smoothed[:, fantasies.at_level].min(dim=1).values)
         return _log_ei(means, var, bests).numpy()
 
 
