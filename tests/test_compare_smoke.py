@@ -117,3 +117,87 @@ def test_synetune_translates_every_flat_type() -> None:
         assert space_differences(space, reply["space"]) == []
         ask = proc.request({"op": "ask"})
         assert ask["resource"] == 1 and set(ask["config"]) == set(space) and ask["config"]["seed_offset"] == 7
+
+
+# ------------------------------------------------------------------------------- the suite
+def test_max_trials_ends_a_run_once_that_many_trials_started(branin: harness.Benchmark) -> None:
+    r = harness.run(branin, harness.method_command("rung-random-asha"), workers=4, seed=0, budget=math.inf,
+                    max_trials=30)
+    assert r.ended == "trials" and r.trials == 30 and 0 < r.end_time < math.inf
+
+
+def test_calibrated_budgets_are_cached_and_long_enough_to_reach_the_maximum(tmp_path: Path) -> None:
+    import run_compare
+
+    cache = tmp_path / "budgets.json"
+    b4 = run_compare.calibrate("branin", 4, cache)
+    b32 = run_compare.calibrate("branin", 32, cache)
+    bench = harness.load_benchmark("branin")
+    full = run_compare.full_training_seconds(bench)
+    assert b32 == pytest.approx(run_compare.FULL_TRAININGS * full, rel=1e-3)  # 200 trials go fast on 32
+    assert b4 >= b32  # 4 workers need longer for the same 200 trials
+    assert json.loads(cache.read_text()) == {"branin|w32": b32, "branin|w4": b4}
+    cache.write_text(json.dumps({"branin|w4": 123.0}))
+    assert run_compare.calibrate("branin", 4, cache) == 123.0  # every later session reuses it
+
+
+def test_the_plan_skips_finished_runs_and_redoes_runs_with_another_budget(tmp_path: Path) -> None:
+    import run_compare
+
+    budgets = {("branin", 4): 100.0}
+    args = dict(benchmarks=["branin"], workers=[4], seeds=[0, 1], methods=["rung-random-asha", "rung-gp"],
+                clocks=["simulated", "charged"], out=tmp_path, budgets=budgets)
+    todo = run_compare.plan(**args)
+    assert len(todo) == 8 and [t[3] for t in todo] == [0] * 4 + [1] * 4  # seeds outermost
+    done = tmp_path / "branin"
+    done.mkdir()
+    (done / "rung-gp_w4_s0.json").write_text(json.dumps({"budget": 100.0}))
+    (done / "rung-gp_w4_s1_charged.json").write_text(json.dumps({"budget": 50.0}))  # an older calibration
+    todo = run_compare.plan(**args)
+    assert ("branin", "rung-gp", 4, 0, False) not in todo and ("branin", "rung-gp", 4, 1, True) in todo
+    assert len(todo) == 7
+
+
+def test_run_compare_writes_runs_and_the_report(tmp_path: Path) -> None:
+    import run_compare
+
+    run_compare.main(["--benchmarks", "branin", "--methods", "rung-random-asha", "rung-tpe", "--workers", "4",
+                      "--seeds", "0", "--budget", "150", "--out", str(tmp_path)])
+    assert sorted(p.name for p in (tmp_path / "branin").glob("*.json")) == [
+        "rung-random-asha_w4_s0.json", "rung-tpe_w4_s0.json"]
+    report = (tmp_path / "summary" / "report.md").read_text()
+    assert "rung-tpe" in report and "4 workers" in report
+
+
+# ------------------------------------------------------------------------------------ DEHB peer
+DEHB_PYTHON = COMPARE / ".envs" / "dehb" / "bin" / "python"
+needs_dehb = pytest.mark.skipif(not DEHB_PYTHON.exists(),
+                                reason="no DEHB env (benchmarks/compare/make_envs.sh dehb); CI does not build peer envs")
+
+
+@needs_dehb
+def test_dehb_runs_through_the_protocol_and_is_reproducible(branin: harness.Benchmark) -> None:
+    runs = [harness.run(branin, harness.method_command("dehb"), workers=4, seed=3, budget=150.0, method="dehb")
+            for _ in range(2)]
+    assert runs[0].ended == "budget" and runs[0].trials > 4
+    assert "dehb 0.1.2" in runs[0].method_info["method"].lower()
+    assert [(r.trial, r.resource, r.value) for r in runs[0].records] == \
+        [(r.trial, r.resource, r.value) for r in runs[1].records]
+    assert {rec.resource for rec in runs[0].records} <= {1, 3, 9, 27, 81}
+
+
+@needs_dehb
+def test_dehb_translates_conditional_spaces() -> None:
+    from protocol import MethodProcess
+
+    space = {"opt": {"type": "choice", "values": ["sgd", "adam"]},
+             "momentum": {"type": "float", "low": 0.1, "high": 0.9, "when": {"opt": "sgd"}},
+             "width": {"type": "ordinal", "values": [32, 64, 128]}, "bn": {"type": "bool"},
+             "units": {"type": "int", "low": 16, "high": 512, "log": True}, "k": {"type": "constant", "value": 7}}
+    with MethodProcess(harness.method_command("dehb")) as proc:
+        reply = proc.request({"op": "init", "version": 1, "space": space, "resource": {"min": 1, "max": 9, "eta": 3},
+                              "metric": "loss", "mode": "min", "seed": 0, "workers": 2, "budget": {"seconds": 1.0}})
+        assert space_differences(space, reply["space"]) == []
+        for _ in range(20):
+            config = proc.request({"op": "ask"})["config"]
+            assert ("momentum" in config) == (config["opt"] == "sgd") and config["k"] == 7

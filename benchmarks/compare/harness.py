@@ -40,6 +40,8 @@ ETA = 3  # reduction factor handed to every method (rung's default, Syne Tune's 
 RUNG_METHOD = HERE / "methods" / "rung_method.py"
 OPTUNA_METHOD = HERE / "methods" / "optuna_method.py"
 SYNETUNE_METHOD = HERE / "methods" / "synetune_method.py"
+DEHB_METHOD = HERE / "methods" / "dehb_method.py"
+SMAC_METHOD = HERE / "methods" / "smac_method.py"
 ENVS = HERE / ".envs"
 
 # name -> (peer env or None for rung's own interpreter, script, extra arguments)
@@ -54,6 +56,8 @@ METHODS: dict[str, tuple[str | None, Path, list[str]]] = {
     "optuna": ("optuna", OPTUNA_METHOD, []),
     "synetune-asha": ("synetune", SYNETUNE_METHOD, ["--searcher", "random"]),
     "synetune-mobster": ("synetune", SYNETUNE_METHOD, ["--searcher", "bayesopt"]),
+    "dehb": ("dehb", DEHB_METHOD, []),
+    "smac": ("smac", SMAC_METHOD, []),
 }
 BASELINE = "rung-random-asha"  # its final best is the time-to-target target
 
@@ -136,7 +140,7 @@ class RunResult:
     tell_seconds: list[float] = field(default_factory=list)  # real time per tell reply
     trials: int = 0
     end_time: float = 0.0  # simulated time when the run ended (budget, or the method had nothing left)
-    ended: str = ""  # "budget" | "idle"
+    ended: str = ""  # "budget" | "idle" | "trials" (max_trials started)
     wall_seconds: float = 0.0
     method_info: dict[str, Any] = field(default_factory=dict)
 
@@ -162,8 +166,13 @@ class _Trial:
 
 # ---------------------------------------------------------------------------------- harness
 def run(benchmark: Benchmark, command: Sequence[str], *, workers: int, seed: int, budget: float,
-        charge_decision_time: bool = False, method: str | None = None, stderr: Any = None) -> RunResult:
-    """Drive one method process over the benchmark for `budget` simulated seconds."""
+        charge_decision_time: bool = False, method: str | None = None, stderr: Any = None,
+        max_trials: int | None = None) -> RunResult:
+    """Drive one method process over the benchmark for `budget` simulated seconds.
+
+    ``max_trials`` also ends the run once that many trials have started (``ended="trials"``);
+    the suite uses it to calibrate a budget as the time random + ASHA needs for N trials.
+    """
     bb = benchmark.blackbox
     space_spec = benchmark.space
     space = Space.from_dict(space_spec, source=benchmark.name)
@@ -204,7 +213,7 @@ def run(benchmark: Benchmark, command: Sequence[str], *, workers: int, seed: int
         _verify_init(reply, space, space_spec, resource, float(budget))
         result.method_info = {k: v for k, v in reply.items() if k not in ("space",)}
         while True:
-            while free > 0 and clock < budget:
+            while free > 0 and clock < budget and (max_trials is None or len(trials) < max_trials):
                 reply = proc.request({"op": "ask"})
                 result.ask_seconds.append(proc.last_seconds)
                 if charge_decision_time:
@@ -220,6 +229,9 @@ def run(benchmark: Benchmark, command: Sequence[str], *, workers: int, seed: int
                     raise ProtocolError(f"trial {trial} was asked to start while it is running")
                 start(trial, reply["resource"], clock)
                 free -= 1
+            if max_trials is not None and len(trials) >= max_trials:
+                result.ended = "trials"
+                break
             if not heap or clock >= budget:
                 result.ended = "budget" if clock >= budget else "idle"
                 break

@@ -1,15 +1,19 @@
-"""Run methods x benchmarks x worker counts x seeds through the harness; CSV + a markdown table.
+"""Run the peer comparison: methods x benchmarks x worker counts x seeds x clocks, resumable.
 
 Why: issue 5 asks where rung stands against the tools users would pick instead, with every
 method seeing identical workers, timing and budgets. Each run writes
-``benchmarks/results/compare/<benchmark>/<method>_w<workers>_s<seed>[_charged].csv`` (regret of
-the best so far after every result, in simulated time) and a summary row; the table reports, per
-benchmark and worker count: median final regret (at the maximum resource), median time to reach
-the target (the median final regret of rung random+ASHA, the baseline), the speedup over the
-baseline's time, and the mean real decision time per ask.
+``benchmarks/results/compare/<benchmark>/<method>_w<workers>_s<seed>[_charged].csv`` (the regret
+of the best so far after every result, in simulated time) and a JSON summary beside it; runs
+already on disk are skipped, so rerunning a command continues an interrupted suite (seeds are
+done outermost, so a partial suite holds whole seeds). The budget of simulated seconds of a
+(benchmark, worker count) is calibrated once as the time rung's random + ASHA needs to start
+200 trials, or 1.25 median full trainings if longer (``calibrate``), cached in ``budgets.json``. At the end
+``analyze.py`` turns everything on disk into tables and plots.
 
 Usage (from the repository root, rung's .venv; peers need benchmarks/compare/make_envs.sh)::
 
+    .venv/bin/python benchmarks/compare/run_compare.py --suite quick --jobs 2
+    .venv/bin/python benchmarks/compare/run_compare.py --suite full --jobs 2     # issue 5's table
     .venv/bin/python benchmarks/compare/run_compare.py --benchmarks hartmann6 \\
         --methods rung-random-asha rung-gp optuna --workers 4 --seeds 0 1 --budget 1000
 """
@@ -19,9 +23,10 @@ import argparse
 import csv
 import json
 import math
-import statistics
 import sys
+import time
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -34,8 +39,8 @@ FIELDS = ["time", "trial", "resource", "value", "best_max", "regret_max", "best_
 def write_csv(result: RunResult, out_dir: Path) -> Path:
     """One CSV of the run's records and a JSON summary beside it."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    stem = f"{result.method}_w{result.workers}_s{result.seed}{'_charged' if result.charged else ''}"
-    path = out_dir / f"{stem}.csv"
+    name = stem(result.method, result.workers, result.seed, result.charged)
+    path = out_dir / f"{name}.csv"
     with path.open("w", newline="") as fh:
         w = csv.writer(fh)
         w.writerow(FIELDS)
@@ -51,7 +56,7 @@ def write_csv(result: RunResult, out_dir: Path) -> Path:
                "final_regret_any": result.final_regret("regret_any"), "wall_seconds": result.wall_seconds,
                "asks": len(result.ask_seconds), "ask_ms_mean": _mean_ms(result.ask_seconds),
                "tell_ms_mean": _mean_ms(result.tell_seconds), "method_info": result.method_info}
-    (out_dir / f"{stem}.json").write_text(json.dumps(summary, indent=1))
+    (out_dir / f"{name}.json").write_text(json.dumps(summary, indent=1))
     return path
 
 
@@ -59,68 +64,150 @@ def _mean_ms(xs: list[float]) -> float:
     return 1e3 * sum(xs) / len(xs) if xs else 0.0
 
 
-def table(results: list[RunResult]) -> str:
-    """Markdown: per (benchmark, workers, charged) and method, final regret and time to target."""
-    lines = ["| benchmark | workers | clock | method | runs | trials (median) | final regret (median) "
-             "| time to target (median s) | reached | speedup vs random+ASHA | ask ms (mean) |",
-             "|---|---|---|---|---|---|---|---|---|---|---|"]
-    groups: dict[tuple[str, int, bool], list[RunResult]] = {}
-    for r in results:
-        groups.setdefault((r.benchmark, r.workers, r.charged), []).append(r)
-    for (bench, workers, charged), runs in groups.items():
-        base = [r.final_regret() for r in runs if r.method == BASELINE and r.final_regret() is not None]
-        target = statistics.median(base) if base else None
-        base_t = statistics.median([r.time_to(target) for r in runs if r.method == BASELINE]) if base else None
-        methods = list(dict.fromkeys(r.method for r in runs))
-        for m in methods:
-            mr = [r for r in runs if r.method == m]
-            finals = [r.final_regret() for r in mr if r.final_regret() is not None]
-            final = f"{statistics.median(finals):.4g}" if finals else "none at max"
-            if target is not None:
-                times = [r.time_to(target) for r in mr]
-                t_med = statistics.median(times)
-                reached = f"{sum(math.isfinite(t) for t in times)}/{len(times)}"
-                tt = f"{t_med:.0f}" if math.isfinite(t_med) else "not reached"
-                speed = f"{base_t / t_med:.2f}x" if math.isfinite(t_med) and t_med > 0 and base_t and math.isfinite(base_t) else "-"
-            else:
-                tt = reached = speed = "-"
-            trials = statistics.median([r.trials for r in mr])
-            ask = statistics.mean([_mean_ms(r.ask_seconds) for r in mr])
-            lines.append(f"| {bench} | {workers} | {'charged' if charged else 'simulated'} | {m} | {len(mr)} | "
-                         f"{trials:.0f} | {final} | {tt} | {reached} | {speed} | {ask:.2f} |")
-    if any(r.method == BASELINE for r in results):
-        lines.append(f"\nTarget: the median final regret (at max resource) of {BASELINE} in the same group.")
-    return "\n".join(lines)
+# ------------------------------------------------------------------------------- the suite
+LCBENCH_TASKS = ["3945", "7593", "34539", "126025", "126026", "126029", "146212", "167104", "167149", "167152"]
+ALL_METHODS = ["rung-random-asha", "rung-random-asha-stop", "rung-random-full", "rung-gp", "rung-gp-stop",
+               "rung-tpe", "rung-tpe-stop", "optuna", "synetune-asha", "synetune-mobster", "dehb", "smac"]
+SUITES: dict[str, dict[str, Any]] = {
+    # issue 5's comparison: 12 benchmarks x 3 worker counts x 10 seeds x every method, both clocks
+    "full": {"benchmarks": ["hartmann6", "branin"] + [f"lcbench:{t}" for t in LCBENCH_TASKS],
+             "workers": [4, 32, 256], "seeds": list(range(10)), "methods": ALL_METHODS,
+             "clocks": ["simulated", "charged"]},
+    # a few minutes: the pipeline end to end with every peer
+    "quick": {"benchmarks": ["branin", "lcbench:3945"], "workers": [4, 32], "seeds": [0, 1],
+              "methods": ["rung-random-asha", "rung-gp", "optuna", "synetune-asha", "dehb", "smac"],
+              "clocks": ["simulated"]},
+}
+
+
+CALIBRATION_TRIALS = 200
+FULL_TRAININGS = 1.25
+
+
+def full_training_seconds(bench: Benchmark, samples: int = 64) -> float:
+    """Median simulated seconds to train a random configuration from scratch to the maximum resource."""
+    import numpy as np
+    from spaces import Space
+
+    space = Space.from_dict(bench.space, source=bench.name)
+    rng = np.random.default_rng(0)
+    bb = bench.blackbox
+    top = bb.resource_max
+    return float(np.median([float(bb.curve(space.sample(rng), [top])[0].get("elapsed", top))
+                            for _ in range(samples)]))
+
+
+def calibrate(spec: str, workers: int, cache: Path) -> float:
+    """The simulated-seconds budget of every run on (benchmark, workers), cached in ``cache``.
+
+    It is the longer of (a) the time rung's random + ASHA (seed 0) needs to start
+    ``CALIBRATION_TRIALS`` trials, which gives every task the same depth of search whatever its
+    training times (as benchmarks/bench_searchers.py does), and (b) ``FULL_TRAININGS`` times a
+    median full training, without which many workers would end the budget before any trial
+    could reach the maximum resource (the regret that counts is that of a model trained to it).
+    Cached so that every method, seed and later session uses the same number.
+    """
+    budgets = json.loads(cache.read_text()) if cache.exists() else {}
+    key = f"{spec}|w{workers}"
+    if key not in budgets:
+        bench = load_benchmark(spec)
+        r = run(bench, method_command(BASELINE), workers=workers, seed=0, budget=math.inf,
+                method=BASELINE, max_trials=CALIBRATION_TRIALS)
+        budgets[key] = round(max(r.end_time, FULL_TRAININGS * full_training_seconds(bench)), 3)
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        cache.write_text(json.dumps(dict(sorted(budgets.items())), indent=1) + "\n")
+    return float(budgets[key])
+
+
+def stem(method: str, workers: int, seed: int, charged: bool) -> str:
+    return f"{method}_w{workers}_s{seed}{'_charged' if charged else ''}"
+
+
+_BENCHMARKS: dict[str, Benchmark] = {}
+
+
+def run_one(spec: str, method: str, workers: int, seed: int, budget: float, charged: bool, out: str) -> str:
+    """One run in a pool process: the method's stderr goes to a log file beside the results."""
+    bench = _BENCHMARKS.get(spec) or _BENCHMARKS.setdefault(spec, load_benchmark(spec))
+    out_dir = Path(out) / spec.replace(":", "-")
+    logs = Path(out) / "logs" / spec.replace(":", "-")
+    logs.mkdir(parents=True, exist_ok=True)
+    with open(logs / f"{stem(method, workers, seed, charged)}.log", "w") as log:
+        r = run(bench, method_command(method), workers=workers, seed=seed, budget=budget,
+                charge_decision_time=charged, method=method, stderr=log)
+    write_csv(r, out_dir)
+    final = r.final_regret()
+    return (f"{spec} w={workers} {'charged' if charged else 'simulated'} {method} seed={seed}: {r.trials} trials, "
+            f"final regret {'-' if final is None else f'{final:.4g}'}, {r.wall_seconds:.1f} s real, "
+            f"ask {_mean_ms(r.ask_seconds):.1f} ms")
+
+
+def plan(benchmarks: list[str], workers: list[int], seeds: list[int], methods: list[str], clocks: list[str],
+         out: Path, budgets: dict[tuple[str, int], float]) -> list[tuple[str, str, int, int, bool]]:
+    """Runs not yet on disk with this budget, seeds outermost: an interrupted suite leaves whole
+    seeds behind it, and rerunning the command continues where it stopped. A run on disk with
+    another budget (an older calibration, an explicit --budget) is redone, never mixed in."""
+    todo = []
+    for seed in seeds:
+        for w in workers:
+            for spec in benchmarks:
+                for clock in clocks:
+                    for method in methods:
+                        charged = clock == "charged"
+                        done = out / spec.replace(":", "-") / f"{stem(method, w, seed, charged)}.json"
+                        if done.exists() and abs(json.loads(done.read_text())["budget"] - budgets[spec, w]) < 1e-6:
+                            continue
+                        todo.append((spec, method, w, seed, charged))
+    return todo
 
 
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--benchmarks", nargs="+", default=["hartmann6"], help="hartmann6, branin, lcbench:<task>")
-    ap.add_argument("--methods", nargs="+", default=[BASELINE, "rung-gp", "optuna"], choices=list(METHODS))
-    ap.add_argument("--workers", nargs="+", type=int, default=[4])
-    ap.add_argument("--seeds", nargs="+", type=int, default=[0, 1])
-    ap.add_argument("--budget", type=float, default=1000.0, help="simulated seconds per run")
-    ap.add_argument("--charge-decision-time", action="store_true",
-                    help="add each method's real decision time to the simulated clock")
-    ap.add_argument("--both-clocks", action="store_true", help="run each configuration in both clock modes")
+    ap.add_argument("--suite", choices=list(SUITES), help="a preset of benchmarks, workers, seeds, methods, clocks; "
+                    "the flags below override its parts")
+    ap.add_argument("--benchmarks", nargs="+", help="hartmann6, branin, lcbench:<task>")
+    ap.add_argument("--methods", nargs="+", choices=list(METHODS))
+    ap.add_argument("--workers", nargs="+", type=int)
+    ap.add_argument("--seeds", nargs="+", type=int)
+    ap.add_argument("--clocks", nargs="+", choices=["simulated", "charged"])
+    ap.add_argument("--budget", type=float, default=None,
+                    help="simulated seconds per run (default: calibrated per benchmark and worker count)")
+    ap.add_argument("--jobs", type=int, default=1, help="runs in parallel (one core each)")
     ap.add_argument("--out", type=Path, default=RESULTS)
+    ap.add_argument("--dry-run", action="store_true", help="print the runs still to do and exit")
+    ap.add_argument("--no-analyze", action="store_true", help="skip analyze.py at the end")
     args = ap.parse_args(argv)
-    modes = [False, True] if args.both_clocks else [args.charge_decision_time]
-    results: list[RunResult] = []
-    for spec in args.benchmarks:
-        bench = load_benchmark(spec)
-        for workers in args.workers:
-            for charged in modes:
-                for method in args.methods:
-                    for seed in args.seeds:
-                        r = run(bench, method_command(method), workers=workers, seed=seed, budget=args.budget,
-                                charge_decision_time=charged, method=method)
-                        path = write_csv(r, args.out / spec.replace(":", "-"))
-                        print(f"{spec} w={workers} {'charged' if charged else 'simulated'} {method} seed={seed}: "
-                              f"{r.trials} trials, final regret {r.final_regret()}, {r.wall_seconds:.1f}s real "
-                              f"-> {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}", file=sys.stderr)
-                        results.append(r)
-    print(table(results))
+    preset = SUITES[args.suite] if args.suite else {"benchmarks": ["hartmann6"], "workers": [4], "seeds": [0, 1],
+                                                    "methods": [BASELINE, "rung-gp"], "clocks": ["simulated"]}
+    pick = {k: getattr(args, k) or preset[k] for k in ("benchmarks", "workers", "seeds", "methods", "clocks")}
+    for m in pick["methods"]:
+        method_command(m)  # fail now, not hours later, when a peer env is missing
+    budgets = {(spec, w): args.budget or calibrate(spec, w, args.out / "budgets.json")
+               for spec in pick["benchmarks"] for w in pick["workers"]}
+    todo = plan(**pick, out=args.out, budgets=budgets)
+    print(f"{len(todo)} runs to do ({'suite ' + args.suite if args.suite else 'custom'}) -> {args.out}", file=sys.stderr)
+    if args.dry_run:
+        for item in todo:
+            print(*item)
+        return
+    t0 = time.perf_counter()
+    jobs = [(spec, m, w, seed, budgets[spec, w], charged, str(args.out)) for spec, m, w, seed, charged in todo]
+    if args.jobs <= 1:
+        for k, job in enumerate(jobs, 1):
+            print(f"[{k}/{len(jobs)} {time.perf_counter() - t0:.0f}s] {run_one(*job)}", file=sys.stderr, flush=True)
+    else:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor, as_completed
+
+        with ProcessPoolExecutor(args.jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
+            futures = [pool.submit(run_one, *job) for job in jobs]
+            for k, fut in enumerate(as_completed(futures), 1):
+                print(f"[{k}/{len(jobs)} {time.perf_counter() - t0:.0f}s] {fut.result()}", file=sys.stderr, flush=True)
+    print(f"{len(jobs)} runs in {time.perf_counter() - t0:.0f} s", file=sys.stderr)
+    if not args.no_analyze:
+        import analyze
+
+        analyze.main(["--results", str(args.out)])
 
 
 if __name__ == "__main__":
