@@ -201,3 +201,19 @@ def test_dehb_translates_conditional_spaces() -> None:
         for _ in range(20):
             config = proc.request({"op": "ask"})["config"]
             assert ("momentum" in config) == (config["opt"] == "sgd") and config["k"] == 7
+
+
+# ------------------------------------------------------------------------------------ SMAC peer
+SMAC_PYTHON = COMPARE / ".envs" / "smac" / "bin" / "python"
+needs_smac = pytest.mark.skipif(not SMAC_PYTHON.exists(),
+                                reason="no SMAC env (benchmarks/compare/make_envs.sh smac); CI does not build peer envs")
+
+
+@needs_smac
+def test_smac_runs_through_the_protocol_and_is_reproducible(branin: harness.Benchmark) -> None:
+    runs = [harness.run(branin, harness.method_command("smac"), workers=4, seed=2, budget=120.0, method="smac")
+            for _ in range(2)]
+    assert runs[0].ended == "budget" and runs[0].trials > 4
+    assert "smac 2.4.1" in runs[0].method_info["method"].lower()
+    assert [(r.trial, r.resource, r.value) for r in runs[0].records] == \
+        [(r.trial, r.resource, r.value) for r in runs[1].records]
