@@ -30,21 +30,35 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from harness import BASELINE, METHODS, ROOT, RunResult, load_benchmark, method_command, run  # noqa: E402
+from harness import BASELINE, METHODS, ROOT, Benchmark, Record, RunResult, load_benchmark, method_command, run  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results" / "compare"
 FIELDS = ["time", "trial", "resource", "value", "best_max", "regret_max", "best_any", "regret_any"]
 
 
+def improvements(records: list[Record]) -> list[Record]:
+    """The records where either best-so-far regret changes, plus the first and the last.
+
+    Why: every number analyze.py computes (regret curves, time to target, final regret) reads
+    only these step points of the best-so-far curves, and keeping every result would put
+    hundreds of megabytes of CSV in the repository for the full suite.
+    """
+    kept: list[Record] = []
+    for i, r in enumerate(records):
+        if not kept or i == len(records) - 1 or (r.regret_max, r.regret_any) != (kept[-1].regret_max, kept[-1].regret_any):
+            kept.append(r)
+    return kept
+
+
 def write_csv(result: RunResult, out_dir: Path) -> Path:
-    """One CSV of the run's records and a JSON summary beside it."""
+    """One CSV of the run's best-so-far steps (``improvements``) and a JSON summary beside it."""
     out_dir.mkdir(parents=True, exist_ok=True)
     name = stem(result.method, result.workers, result.seed, result.charged)
     path = out_dir / f"{name}.csv"
     with path.open("w", newline="") as fh:
         w = csv.writer(fh)
         w.writerow(FIELDS)
-        for r in result.records:
+        for r in improvements(result.records):
             w.writerow([f"{r.time:.6g}", r.trial, r.resource, f"{r.value:.10g}",
                         "" if r.best_max is None else f"{r.best_max:.10g}",
                         "" if r.regret_max is None else f"{r.regret_max:.6g}",
@@ -184,6 +198,37 @@ def plan(benchmarks: list[str], workers: list[int], seeds: list[int], methods: l
     return todo
 
 
+def estimate(todo: list[tuple[str, str, int, int, bool]], out: Path) -> str:
+    """How long the runs still to do would take here, from the wall times of runs on disk.
+
+    A run is estimated by the median wall time of finished runs of the same (benchmark, method,
+    workers, clock), else of the same (method, workers, clock) on any benchmark; runs with
+    neither are counted apart, so the figure says what it does not know.
+    """
+    import statistics
+
+    walls: dict[tuple, list[float]] = {}
+    for path in out.glob("*/*.json"):
+        try:
+            r = json.loads(path.read_text())
+            spec = path.parent.name
+            key = (r["method"], int(r["workers"]), bool(r["charged"]))
+            walls.setdefault((spec,) + key, []).append(float(r["wall_seconds"]))
+            walls.setdefault(key, []).append(float(r["wall_seconds"]))
+        except (KeyError, ValueError, json.JSONDecodeError):
+            continue
+    known, unknown, total = 0, 0, 0.0
+    for spec, method, w, _, charged in todo:
+        ws = walls.get((spec.replace(":", "-"), method, w, charged)) or walls.get((method, w, charged))
+        if ws:
+            known += 1
+            total += statistics.median(ws)
+        else:
+            unknown += 1
+    return (f"estimate: {known} runs with a measured equivalent take ~{total / 3600:.1f} h of one core"
+            + (f"; {unknown} runs have none measured yet" if unknown else ""))
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--suite", choices=list(SUITES), help="a preset of benchmarks, workers, seeds, methods, clocks; "
@@ -218,6 +263,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.dry_run:
         for item in todo:
             print(*item)
+        print(estimate(todo, args.out), file=sys.stderr)
         return
     t0 = time.perf_counter()
     jobs = [(spec, m, w, seed, budgets[spec, w], charged, str(args.out)) for spec, m, w, seed, charged in todo]
