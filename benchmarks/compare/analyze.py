@@ -667,8 +667,13 @@ def report_markdown(an: Analysis) -> str:
         few = sw[sw["seeds"] < 3]
         if len(few):
             out.append("")
-            out.append("Few seeds (< 3), intervals are wide or degenerate: " + ", ".join(
-                f"{b}/{m} ({n})" for b, m, n in zip(few["benchmark"], few["method"], few["seeds"])) + ".")
+            if len(few) == len(sw) and few["seeds"].nunique() == 1:  # say it once, not per pair
+                n = int(few["seeds"].iloc[0])
+                out.append(f"Few seeds: every method/benchmark pair here has {n} seed(s), so intervals are "
+                           "wide or degenerate.")
+            else:
+                out.append("Few seeds (< 3), intervals are wide or degenerate: " + ", ".join(
+                    f"{b}/{m} ({n})" for b, m, n in zip(few["benchmark"], few["method"], few["seeds"])) + ".")
         out.append("")
     return "\n".join(out) + "\n"
 
