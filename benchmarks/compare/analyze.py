@@ -622,6 +622,16 @@ median time on a benchmark (ties all count). Fastest = highest median factor ove
 the others peers. ask/tell ms = real milliseconds per decision (mean over runs of each run's mean)."""
 
 
+def _left_out_lines(workers: int, clock: str) -> list[str]:
+    """The runs run_compare's suites leave out for their cost here, so a missing method is explained."""
+    try:
+        from run_compare import SKIP
+    except ImportError:  # analyze.py used on its own, away from the harness
+        return []
+    return [f"- Left out by the suite: {why}." for (method, c), (counts, why) in SKIP.items()
+            if c == clock and workers in counts]
+
+
 def report_markdown(an: Analysis) -> str:
     """report.md: definitions, then per (workers, clock) the ranks table, answers, per-benchmark table."""
     desc = ("best value seen at the maximum resource (what a user would deploy)" if an.regret == "max"
@@ -647,7 +657,7 @@ def report_markdown(an: Analysis) -> str:
             out.append(f"| {r['method']} | {fmt(r['avg_rank_final'])} | {fmt(r['avg_rank_time'])} | {first} | "
                        f"{fmt_factor(r['median_factor'])} | {fmt(r['final_iqm_median'])} | "
                        f"{fmt(r['ask_ms_mean'])} | {fmt(r['tell_ms_mean'])} |")
-        out += ["", *answer_lines(an, w, c), ""]
+        out += ["", *answer_lines(an, w, c), *_left_out_lines(w, c), ""]
         out += ["| benchmark | method | seeds (idle) | target | final regret median | final regret IQM [95% CI] "
                 "| time to target median (s) | reached | factor [95% CI] | ask ms mean/median | tell ms mean/median |",
                 "|---|---|---|---|---|---|---|---|---|---|---|"]
