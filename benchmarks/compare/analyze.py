@@ -540,6 +540,9 @@ def _pick(rows: pd.DataFrame) -> pd.Series:
     return key.iloc[0]
 
 
+TIME_TIE = 0.01  # relative difference of median times to target under which two methods tie
+
+
 def _loss_text(bench: str, r: pd.Series, p: pd.Series) -> str | None:
     """'Where rung loses' text for rung row r vs peer row p on one benchmark, or None if rung doesn't lose."""
     d = r["final_iqm"] - p["final_iqm"]
@@ -548,7 +551,10 @@ def _loss_text(bench: str, r: pd.Series, p: pd.Series) -> str | None:
     has_t = not math.isnan(r["target"])
     if has_t:
         f = speedup(r["ttt_median"], p["ttt_median"])  # > 1: peer faster
-        if not math.isnan(f) and f > 1:
+        # Times within TIME_TIE of each other are a tie (the simulated clock makes exact ties
+        # common: the first training to reach the maximum resource ends at the same moment for
+        # every method that started it first); a tie is decided by final regret below.
+        if not math.isnan(f) and f > 1 + TIME_TIE:
             how = ("reaches the target while " + r["method"] + " never does (median)" if math.isinf(f)
                    else f"reaches the target {f:.2f}x faster than {r['method']}")
             return (f"{bench}: {p['method']} {how} ({fmt_time(p['ttt_median'])} s vs "
