@@ -169,24 +169,27 @@ def test_run_compare_writes_runs_and_the_report(tmp_path: Path) -> None:
     assert "rung-tpe" in report and "4 workers" in report
 
 
-# ------------------------------------------------------------------------------------ DEHB peer
-DEHB_PYTHON = COMPARE / ".envs" / "dehb" / "bin" / "python"
-needs_dehb = pytest.mark.skipif(not DEHB_PYTHON.exists(),
-                                reason="no DEHB env (benchmarks/compare/make_envs.sh dehb); CI does not build peer envs")
+# ----------------------------------------------------------------------------- DEHB and SMAC
+def _peer_env(peer: str) -> pytest.MarkDecorator:
+    return pytest.mark.skipif(not (COMPARE / ".envs" / peer / "bin" / "python").exists(),
+                              reason=f"no {peer} env (benchmarks/compare/make_envs.sh {peer}); CI does not build peer envs")
 
 
-@needs_dehb
-def test_dehb_runs_through_the_protocol_and_is_reproducible(branin: harness.Benchmark) -> None:
-    runs = [harness.run(branin, harness.method_command("dehb"), workers=4, seed=3, budget=150.0, method="dehb")
+@pytest.mark.parametrize("peer, version", [pytest.param("dehb", "dehb 0.1.2", marks=_peer_env("dehb")),
+                                           pytest.param("smac", "smac 2.4.1", marks=_peer_env("smac"))])
+def test_peer_runs_through_the_protocol_and_is_reproducible(branin: harness.Benchmark, peer: str,
+                                                            version: str) -> None:
+    """Same seed, same decisions: both peers are driven asynchronously and report on the shared ladder."""
+    runs = [harness.run(branin, harness.method_command(peer), workers=4, seed=3, budget=120.0, method=peer)
             for _ in range(2)]
     assert runs[0].ended == "budget" and runs[0].trials > 4
-    assert "dehb 0.1.2" in runs[0].method_info["method"].lower()
+    assert version in runs[0].method_info["method"].lower()
     assert [(r.trial, r.resource, r.value) for r in runs[0].records] == \
         [(r.trial, r.resource, r.value) for r in runs[1].records]
     assert {rec.resource for rec in runs[0].records} <= {1, 3, 9, 27, 81}
 
 
-@needs_dehb
+@_peer_env("dehb")
 def test_dehb_translates_conditional_spaces() -> None:
     from protocol import MethodProcess
 
@@ -201,19 +204,3 @@ def test_dehb_translates_conditional_spaces() -> None:
         for _ in range(20):
             config = proc.request({"op": "ask"})["config"]
             assert ("momentum" in config) == (config["opt"] == "sgd") and config["k"] == 7
-
-
-# ------------------------------------------------------------------------------------ SMAC peer
-SMAC_PYTHON = COMPARE / ".envs" / "smac" / "bin" / "python"
-needs_smac = pytest.mark.skipif(not SMAC_PYTHON.exists(),
-                                reason="no SMAC env (benchmarks/compare/make_envs.sh smac); CI does not build peer envs")
-
-
-@needs_smac
-def test_smac_runs_through_the_protocol_and_is_reproducible(branin: harness.Benchmark) -> None:
-    runs = [harness.run(branin, harness.method_command("smac"), workers=4, seed=2, budget=120.0, method="smac")
-            for _ in range(2)]
-    assert runs[0].ended == "budget" and runs[0].trials > 4
-    assert "smac 2.4.1" in runs[0].method_info["method"].lower()
-    assert [(r.trial, r.resource, r.value) for r in runs[0].records] == \
-        [(r.trial, r.resource, r.value) for r in runs[1].records]

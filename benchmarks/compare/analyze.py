@@ -158,6 +158,14 @@ def iqm(x: np.ndarray | Sequence[float], axis: int = -1) -> np.ndarray | float:
     return float(out) if np.ndim(out) == 0 else out
 
 
+def _sorted(x: np.ndarray | Sequence[float], axis: int) -> np.ndarray:
+    """Sorted along ``axis``; 1-D input drops NaN first (order statistics need no NaN)."""
+    a = np.asarray(x, float)
+    if a.ndim == 1:
+        a = a[~np.isnan(a)]
+    return np.sort(a, axis=axis)
+
+
 def median_inf(x: np.ndarray | Sequence[float], axis: int = -1) -> np.ndarray | float:
     """Median that tolerates +inf: with an even count whose upper middle value is inf, the lower.
 
@@ -166,10 +174,7 @@ def median_inf(x: np.ndarray | Sequence[float], axis: int = -1) -> np.ndarray | 
     (inf iff more than half never reach) and equals numpy's median on finite data. Values must
     not be NaN (1-D input: NaN values are dropped).
     """
-    a = np.asarray(x, float)
-    if a.ndim == 1:
-        a = a[~np.isnan(a)]
-    s = np.sort(a, axis=axis)
+    s = _sorted(x, axis)
     n = s.shape[axis]
     if n == 0:
         return math.nan
@@ -204,10 +209,7 @@ def percentile_ci(samples: np.ndarray, level: float = LEVEL, axis: int = 0) -> t
     Why nearest-rank: replicates may be inf (a resample where no seed reaches the target);
     picking order statistics needs no arithmetic on them. 1-D input drops NaN replicates.
     """
-    a = np.asarray(samples, float)
-    if a.ndim == 1:
-        a = a[~np.isnan(a)]
-    s = np.sort(a, axis=axis)
+    s = _sorted(samples, axis)
     m = s.shape[axis]
     if m == 0:
         return math.nan, math.nan
