@@ -204,3 +204,57 @@ def test_dehb_translates_conditional_spaces() -> None:
         for _ in range(20):
             config = proc.request({"op": "ask"})["config"]
             assert ("momentum" in config) == (config["opt"] == "sgd") and config["k"] == 7
+
+
+def _descendants(pid: int) -> set[int]:
+    """Every process below ``pid`` (Linux /proc)."""
+    out: set[int] = set()
+    todo = [pid]
+    while todo:
+        p = todo.pop()
+        for task in Path(f"/proc/{p}/task").glob("*"):
+            try:
+                kids = [int(k) for k in (task / "children").read_text().split()]
+            except OSError:
+                continue
+            out.update(kids)
+            todo.extend(kids)
+    return out
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="needs Linux /proc to list child processes")
+def test_sigterm_stops_a_parallel_suite_and_leaves_no_process_behind(tmp_path: Path) -> None:
+    """`kill` (or a batch scheduler's time limit) must not orphan pool workers or method processes."""
+    import os
+    import signal
+    import subprocess
+    import time
+
+    cmd = [sys.executable, str(COMPARE / "run_compare.py"), "--benchmarks", "branin", "--methods", "rung-gp",
+           "--workers", "4", "--seeds", "0", "1", "--budget", "100000", "--jobs", "2", "--out", str(tmp_path),
+           "--no-analyze"]
+    proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    deadline = time.monotonic() + 60
+    kids: set[int] = set()
+    while time.monotonic() < deadline and len(kids) < 4:  # 2 pool workers + their 2 method processes
+        time.sleep(0.5)
+        kids = _descendants(proc.pid)
+    assert len(kids) >= 4, f"the suite did not start its workers: {kids}"
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130 and "rerun the command to continue" in err
+    def alive() -> dict[int, str]:
+        out = {}
+        for pid in kids:
+            try:
+                os.kill(pid, 0)
+                if Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z":
+                    out[pid] = Path(f"/proc/{pid}/cmdline").read_text().replace("\0", " ")[:120]
+            except (ProcessLookupError, FileNotFoundError):
+                pass
+        return out
+
+    deadline = time.monotonic() + 15  # method processes exit when their stdin closes
+    while alive() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not alive(), f"processes left running after SIGTERM: {alive()}"

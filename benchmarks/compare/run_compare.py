@@ -229,6 +229,39 @@ def estimate(todo: list[tuple[str, str, int, int, bool]], out: Path) -> str:
             + (f"; {unknown} runs have none measured yet" if unknown else ""))
 
 
+def _run_job(job: tuple) -> str:
+    return run_one(*job)
+
+
+def run_parallel(jobs: list[tuple], processes: int, t0: float) -> None:
+    """Runs ``jobs`` on a pool of ``processes``; SIGTERM or Ctrl-C stops every worker.
+
+    Why a ``multiprocessing.Pool``: its ``terminate`` is public and kills the workers, and a
+    method process whose harness worker died sees its stdin close and exits, so stopping the
+    suite (``kill``, a scheduler's time limit) leaves nothing running. Finished runs are on disk;
+    rerunning the command continues after them.
+    """
+    import multiprocessing
+    import signal
+
+    def stop(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    pool = multiprocessing.get_context("spawn").Pool(processes)
+    try:
+        for k, line in enumerate(pool.imap_unordered(_run_job, jobs), 1):
+            print(f"[{k}/{len(jobs)} {time.perf_counter() - t0:.0f}s] {line}", file=sys.stderr, flush=True)
+        pool.close()
+    except KeyboardInterrupt:
+        print("run_compare: stopped; finished runs are kept, rerun the command to continue", file=sys.stderr)
+        pool.terminate()
+        raise SystemExit(130)
+    finally:
+        pool.join()
+        signal.signal(signal.SIGTERM, previous)
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--suite", choices=list(SUITES), help="a preset of benchmarks, workers, seeds, methods, clocks; "
@@ -271,13 +304,7 @@ def main(argv: list[str] | None = None) -> None:
         for k, job in enumerate(jobs, 1):
             print(f"[{k}/{len(jobs)} {time.perf_counter() - t0:.0f}s] {run_one(*job)}", file=sys.stderr, flush=True)
     else:
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor, as_completed
-
-        with ProcessPoolExecutor(args.jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
-            futures = [pool.submit(run_one, *job) for job in jobs]
-            for k, fut in enumerate(as_completed(futures), 1):
-                print(f"[{k}/{len(jobs)} {time.perf_counter() - t0:.0f}s] {fut.result()}", file=sys.stderr, flush=True)
+        run_parallel(jobs, args.jobs, t0)
     print(f"{len(jobs)} runs in {time.perf_counter() - t0:.0f} s", file=sys.stderr)
     if not args.no_analyze:
         import analyze
