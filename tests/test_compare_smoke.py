@@ -189,15 +189,16 @@ def test_peer_runs_through_the_protocol_and_is_reproducible(branin: harness.Benc
     assert {rec.resource for rec in runs[0].records} <= {1, 3, 9, 27, 81}
 
 
-@_peer_env("dehb")
-def test_dehb_translates_conditional_spaces() -> None:
+@pytest.mark.parametrize("peer", [pytest.param("dehb", marks=_peer_env("dehb")),
+                                  pytest.param("smac", marks=_peer_env("smac"))])
+def test_configspace_peers_translate_conditional_spaces(peer: str) -> None:
     from protocol import MethodProcess
 
     space = {"opt": {"type": "choice", "values": ["sgd", "adam"]},
              "momentum": {"type": "float", "low": 0.1, "high": 0.9, "when": {"opt": "sgd"}},
              "width": {"type": "ordinal", "values": [32, 64, 128]}, "bn": {"type": "bool"},
              "units": {"type": "int", "low": 16, "high": 512, "log": True}, "k": {"type": "constant", "value": 7}}
-    with MethodProcess(harness.method_command("dehb")) as proc:
+    with MethodProcess(harness.method_command(peer)) as proc:
         reply = proc.request({"op": "init", "version": 1, "space": space, "resource": {"min": 1, "max": 9, "eta": 3},
                               "metric": "loss", "mode": "min", "seed": 0, "workers": 2, "budget": {"seconds": 1.0}})
         assert space_differences(space, reply["space"]) == []

@@ -5,15 +5,8 @@ rung. DEHB (Awad, Mallik & Hutter, IJCAI 2021) runs Hyperband's successive-halvi
 fills every rung with differential evolution (rand1_bin, mutation 0.5, crossover 0.5: the library
 defaults, the paper's settings) over one subpopulation per fidelity.
 
-Space: rung's flat resolved space becomes a ConfigSpace ``ConfigurationSpace``: float/int ->
-``UniformFloat``/``UniformInteger`` with ``log``; choice and bool -> ``Categorical``; ordinal ->
-``Ordinal``; constant -> ``Constant``; ``when`` -> ``EqualsCondition`` (one value) /
-``InCondition`` (several), joined by ``AndConjunction`` when a parameter has several parents.
-Categorical, ordinal and constant values are stored as their JSON text (so mixed types, ``True``
-vs ``1`` and list values survive ConfigSpace's hashing and typing) and decoded on the way out;
-DEHB only ever sees a choice's index, so this changes nothing it searches. The echoed space is
-read back from the ConfigSpace objects (hyperparameters and conditions), not from the input.
-Note DEHB's own encoding: every categorical is mapped to ``index / n`` in [0, 1] and mutated as a
+Space: translated to ConfigSpace, echoed back and decoded by ``configspace_translation.py``
+(shared with the SMAC peer; its docstring says how). Note DEHB's own encoding: every categorical is mapped to ``index / n`` in [0, 1] and mutated as a
 number, so DE implicitly orders categorical choices too; that is DEHB's behaviour, kept as is.
 
 How it is driven (read from the installed 0.1.2 sources, ``dehb/optimizers/dehb.py``):
@@ -63,8 +56,6 @@ Float values are clipped to their bounds on the way out: DEHB's log-scale decodi
 from __future__ import annotations
 
 import atexit
-import json
-import math
 import shutil
 import sys
 import tempfile
@@ -78,131 +69,8 @@ from protocol import ladder, serve  # noqa: E402
 
 warnings.filterwarnings("ignore", category=DeprecationWarning)  # DEHB 0.1.2 calls ConfigSpace 0.x names
 
-from ConfigSpace import (  # noqa: E402
-    AndConjunction,
-    CategoricalHyperparameter,
-    ConfigurationSpace,
-    Constant,
-    EqualsCondition,
-    InCondition,
-    OrdinalHyperparameter,
-    UniformFloatHyperparameter,
-    UniformIntegerHyperparameter,
-)
+from configspace_translation import TrialReuse, decode, echo, ladder_map, translate  # noqa: E402
 from dehb import DEHB  # noqa: E402
-
-TOKENIZED = (CategoricalHyperparameter, OrdinalHyperparameter, Constant)
-
-
-def _token(value: Any) -> str:
-    return json.dumps(value, sort_keys=True)
-
-
-def _order(space: Mapping[str, Mapping[str, Any]]) -> list[str]:
-    """Parameters with their `when` parents first (rung checked the spec is acyclic)."""
-    done: list[str] = []
-    todo = list(space)
-    while todo:
-        for name in list(todo):
-            if all(p in done for p in (space[name].get("when") or {})):
-                done.append(name)
-                todo.remove(name)
-    return done
-
-
-def translate(space: Mapping[str, Mapping[str, Any]], seed: int) -> ConfigurationSpace:
-    """rung's flat resolved space -> a ConfigSpace ConfigurationSpace (see the module docstring)."""
-    cs = ConfigurationSpace(seed=seed)
-    for name in _order(space):
-        spec = space[name]
-        kind = spec.get("type", "float")
-        if kind == "float":
-            hp: Any = UniformFloatHyperparameter(name, float(spec["low"]), float(spec["high"]),
-                                                 log=bool(spec.get("log", False)))
-        elif kind == "int":
-            hp = UniformIntegerHyperparameter(name, int(spec["low"]), int(spec["high"]),
-                                              log=bool(spec.get("log", False)))
-        elif kind == "choice":
-            hp = CategoricalHyperparameter(name, [_token(v) for v in spec["values"]])
-        elif kind == "ordinal":
-            hp = OrdinalHyperparameter(name, [_token(v) for v in spec["values"]])
-        elif kind == "bool":
-            hp = CategoricalHyperparameter(name, [_token(False), _token(True)])
-        elif kind == "constant":
-            hp = Constant(name, _token(spec["value"]))
-        else:
-            raise ValueError(f"cannot translate parameter {name!r} of type {kind!r} to ConfigSpace")
-        cs.add(hp)
-    for name in _order(space):
-        when = space[name].get("when") or {}
-        clauses = []
-        for parent, allowed in when.items():
-            values = allowed if isinstance(allowed, list) else [allowed]
-            php = cs[parent]
-            values = [_token(v) for v in values] if isinstance(php, TOKENIZED) else list(values)
-            child = cs[name]
-            clauses.append(EqualsCondition(child, php, values[0]) if len(values) == 1
-                           else InCondition(child, php, values))
-        if len(clauses) == 1:
-            cs.add(clauses[0])
-        elif clauses:
-            cs.add(AndConjunction(*clauses))
-    return cs
-
-
-def _decode_value(hp: Any, value: Any) -> Any:
-    if isinstance(hp, TOKENIZED):
-        return json.loads(value)
-    if isinstance(hp, UniformIntegerHyperparameter):
-        return int(value)
-    return min(max(float(value), float(hp.lower)), float(hp.upper))
-
-
-def echo(cs: ConfigurationSpace, names: list[str]) -> dict[str, Any]:
-    """The space as DEHB will search it, read back from the ConfigSpace objects."""
-    out: dict[str, Any] = {}
-    for name in names:
-        hp = cs[name]
-        if isinstance(hp, UniformFloatHyperparameter):
-            entry: dict[str, Any] = {"type": "float", "low": float(hp.lower), "high": float(hp.upper),
-                                     "log": bool(hp.log)}
-        elif isinstance(hp, UniformIntegerHyperparameter):
-            entry = {"type": "int", "low": int(hp.lower), "high": int(hp.upper), "log": bool(hp.log)}
-        elif isinstance(hp, CategoricalHyperparameter):
-            entry = {"type": "choice", "values": [json.loads(c) for c in hp.choices]}
-        elif isinstance(hp, OrdinalHyperparameter):
-            entry = {"type": "ordinal", "values": [json.loads(c) for c in hp.sequence]}
-        elif isinstance(hp, Constant):
-            entry = {"type": "constant", "value": json.loads(hp.value)}
-        else:
-            raise ValueError(f"parameter {name!r}: unexpected ConfigSpace hyperparameter {hp!r}")
-        when: dict[str, Any] = {}
-        for cond in cs.parent_conditions_of[name]:
-            parts = cond.components if isinstance(cond, AndConjunction) else [cond]
-            for c in parts:
-                if isinstance(c, EqualsCondition):
-                    vals = [c.value]
-                elif isinstance(c, InCondition):
-                    vals = list(c.values)
-                else:
-                    raise ValueError(f"parameter {name!r}: unexpected condition {c!r}")
-                decoded = [_decode_value(c.parent, v) if isinstance(c.parent, TOKENIZED) else v for v in vals]
-                when[c.parent.name] = decoded[0] if len(decoded) == 1 else decoded
-        if when:
-            entry["when"] = when
-        out[name] = entry
-    return out
-
-
-def fidelity_map(fidelities: Any, levels: list[int]) -> dict[float, int]:
-    """DEHB's float fidelities -> the nearest ladder level in log scale (one-to-one or refuse)."""
-    out: dict[float, int] = {}
-    for f in fidelities:
-        f = float(f)
-        out[f] = min(levels, key=lambda r: (abs(math.log(r / f)), r))
-    if len(set(out.values())) != len(out):
-        raise ValueError(f"DEHB fidelities {sorted(out)} do not map one-to-one onto the ladder {levels}")
-    return out
 
 
 class DehbMethod:
@@ -220,12 +88,9 @@ class DehbMethod:
                          n_workers=1, output_path=self._tmp, save_freq="end", log_level="WARNING")
         self.dehb.n_workers = int(msg["workers"])  # no Dask cluster: the harness's workers run jobs
         self.levels = ladder(r_min, r_max, float(eta))
-        self.fid = fidelity_map(self.dehb.fidelities, self.levels)
+        self.fid = ladder_map(self.dehb.fidelities, self.levels, "DEHB")
         self.jobs: dict[int, dict[str, Any]] = {}  # running trial -> DEHB job_info
-        self.level: dict[int, int] = {}  # trial -> resource it was trained to (0: not yet)
-        self.by_config: dict[str, list[int]] = {}  # decoded config (json) -> its trial ids
-        self.next_id = 0
-        self.reused = 0
+        self.trials = TrialReuse()
         fids = ", ".join(f"{f:g}->{r}" for f, r in sorted(self.fid.items()))
         return {"space": echo(self.cs, self.names), "budget": msg.get("budget"),
                 "resource": {"min": r_min, "max": r_max, "eta": res["eta"]},
@@ -233,32 +98,17 @@ class DehbMethod:
                           f"ConfigSpace {version('ConfigSpace')}; fidelities {fids}; same-config promotions "
                           "continue their trial"}
 
-    def _config(self, configuration: Any) -> dict[str, Any]:
-        values = dict(configuration)  # inactive parameters are absent
-        return {n: _decode_value(self.cs[n], values[n]) for n in self.names if n in values}
-
     def ask(self) -> dict[str, Any]:
         job = self.dehb.ask()
         resource = self.fid[float(job["fidelity"])]
-        config = self._config(job["config"])
-        key = json.dumps(config, sort_keys=True)
-        resumable = [t for t in self.by_config.get(key, [])
-                     if t not in self.jobs and 0 < self.level[t] < resource]
-        if resumable:
-            trial = max(resumable, key=lambda t: (self.level[t], -t))
-            self.reused += 1
-        else:
-            trial = self.next_id
-            self.next_id += 1
-            self.level[trial] = 0
-            self.by_config.setdefault(key, []).append(trial)
+        config = decode(self.cs, job["config"], self.names)
+        trial = self.trials.assign(config, resource, running=self.jobs)
         self.jobs[trial] = job
         return {"trial": trial, "config": config, "resource": resource}
 
     def tell(self, trial: int, resource: int, value: float) -> dict[str, Any]:
         job = self.jobs.pop(trial)
-        cost = float(resource - self.level[trial])
-        self.level[trial] = int(resource)
+        cost = float(self.trials.trained(trial, resource))
         self.dehb.tell(job, {"fitness": self.sign * float(value), "cost": cost})
         self.dehb._clean_inactive_brackets()  # as DEHB.run does after collecting results
         return {"continue": False}

@@ -42,11 +42,9 @@ it from its checkpoint and charges only the extra time (as a checkpoint-aware ta
 would); otherwise the evaluation is a new trial id (from scratch). Within Hyperband every
 configuration belongs to one bracket and climbs its stages, so in practice each promotion reuses.
 
-Space: float/int (with log) -> Uniform{Float,Integer}Hyperparameter, choice/bool ->
-CategoricalHyperparameter, ordinal -> OrdinalHyperparameter (order kept), constant -> Constant,
-``when`` -> EqualsCondition/InCondition, several parents -> AndConjunction (ConfigSpace, like
-rung, deactivates a child whose parent is inactive). The echoed space is rebuilt from the
-ConfigSpace objects and conditions, not from the input.
+Space: translated to ConfigSpace, echoed back and decoded by ``configspace_translation.py``
+(shared with the DEHB peer; its docstring says how; ordinals keep their order, and ConfigSpace,
+like rung, deactivates a child whose parent is inactive).
 
 Decision time: an ask that needs a new configuration after the initial design retrains the random
 forest (every 8 configurations) and runs the 10000-challenger local+random acquisition search;
@@ -60,9 +58,7 @@ the same seed gave different runs from the first model-based suggestion on.
 from __future__ import annotations
 
 import atexit
-import json
 import logging
-import math
 import os
 import shutil
 import sys
@@ -83,106 +79,13 @@ from protocol import ladder, serve  # noqa: E402
 
 logging.basicConfig(level=logging.WARNING, stream=sys.stderr)  # stdout is the protocol channel
 
-import ConfigSpace as CS  # noqa: E402
 import smac  # noqa: E402
 from smac import MultiFidelityFacade, Scenario  # noqa: E402
 from smac.intensifier.hyperband import Hyperband  # noqa: E402
 from smac.main.exceptions import ConfigurationSpaceExhaustedException  # noqa: E402
 from smac.runhistory.dataclasses import TrialInfo, TrialValue  # noqa: E402
 
-
-def _plain(value: Any) -> Any:
-    """JSON-safe python scalars (ConfigSpace may hand back numpy types)."""
-    return value.item() if hasattr(value, "item") else value
-
-
-def translate(space: Mapping[str, Mapping[str, Any]], seed: int) -> CS.ConfigurationSpace:
-    """rung's flat resolved space -> a ConfigurationSpace (defaults passed on when given)."""
-    cs = CS.ConfigurationSpace(seed=seed)
-    hps: dict[str, Any] = {}
-    for name, spec in space.items():
-        kind = spec.get("type", "float")
-        kw: dict[str, Any] = {}
-        if spec.get("default") is not None and kind != "constant":
-            kw["default_value"] = spec["default"]
-        if kind == "float":
-            hp = CS.UniformFloatHyperparameter(name, float(spec["low"]), float(spec["high"]),
-                                               log=bool(spec.get("log", False)), **kw)
-        elif kind == "int":
-            hp = CS.UniformIntegerHyperparameter(name, int(spec["low"]), int(spec["high"]),
-                                                 log=bool(spec.get("log", False)), **kw)
-        elif kind == "choice":
-            hp = CS.CategoricalHyperparameter(name, list(spec["values"]), **kw)
-        elif kind == "bool":
-            hp = CS.CategoricalHyperparameter(name, [False, True], **kw)
-        elif kind == "ordinal":
-            hp = CS.OrdinalHyperparameter(name, list(spec["values"]), **kw)
-        elif kind == "constant":
-            hp = CS.Constant(name, spec["value"])
-        else:
-            raise ValueError(f"cannot translate parameter {name!r} of type {kind!r} to ConfigSpace")
-        hps[name] = hp
-    cs.add(list(hps.values()))
-    conditions = []
-    for name, spec in space.items():
-        when = spec.get("when")
-        if not when:
-            continue
-        parts = []
-        for parent, allowed in when.items():
-            values = allowed if isinstance(allowed, list) else [allowed]
-            if len(values) == 1:
-                parts.append(CS.EqualsCondition(hps[name], hps[parent], values[0]))
-            else:
-                parts.append(CS.InCondition(hps[name], hps[parent], list(values)))
-        conditions.append(parts[0] if len(parts) == 1 else CS.AndConjunction(*parts))
-    if conditions:
-        cs.add(conditions)
-    return cs
-
-
-def echo(cs: CS.ConfigurationSpace, names: list[str]) -> dict[str, Any]:
-    """The space as SMAC will search it, read back from the ConfigSpace objects."""
-    when: dict[str, dict[str, Any]] = {}
-    for cond in cs.conditions:
-        if isinstance(cond, CS.AndConjunction):
-            simple = list(cond.dlcs)
-        elif isinstance(cond, (CS.EqualsCondition, CS.InCondition)):
-            simple = [cond]
-        else:
-            raise ValueError(f"unexpected ConfigSpace condition {cond!r}")
-        for c in simple:
-            if isinstance(c, CS.EqualsCondition):
-                values = [_plain(c.value)]
-            elif isinstance(c, CS.InCondition):
-                values = [_plain(v) for v in c.values]
-            else:
-                raise ValueError(f"unexpected ConfigSpace condition {c!r}")
-            when.setdefault(c.child.name, {})[c.parent.name] = values
-    out: dict[str, Any] = {}
-    for name in names:
-        hp = cs[name]
-        if isinstance(hp, CS.Constant):
-            entry: dict[str, Any] = {"type": "constant", "value": _plain(hp.value)}
-        elif isinstance(hp, CS.UniformFloatHyperparameter):
-            entry = {"type": "float", "low": float(hp.lower), "high": float(hp.upper), "log": bool(hp.log)}
-        elif isinstance(hp, CS.UniformIntegerHyperparameter):
-            entry = {"type": "int", "low": int(hp.lower), "high": int(hp.upper), "log": bool(hp.log)}
-        elif isinstance(hp, CS.CategoricalHyperparameter):
-            entry = {"type": "choice", "values": [_plain(v) for v in hp.choices]}
-        elif isinstance(hp, CS.OrdinalHyperparameter):
-            entry = {"type": "ordinal", "values": [_plain(v) for v in hp.sequence]}
-        else:
-            raise ValueError(f"parameter {name!r}: unexpected ConfigSpace hyperparameter {hp!r}")
-        if name in when:
-            entry["when"] = when[name]
-        out[name] = entry
-    return out
-
-
-def nearest_level(budget: float, levels: list[int]) -> int:
-    """The ladder level nearest to a SMAC budget in log scale (ties go to the higher level)."""
-    return min(levels, key=lambda lv: (abs(math.log(lv) - math.log(budget)), -lv))
+from configspace_translation import TrialReuse, decode, echo, ladder_map, translate  # noqa: E402
 
 
 class SmacMethod:
@@ -196,7 +99,7 @@ class SmacMethod:
         self.mode = msg["mode"]
         seed = int(msg["seed"])
         self.levels = ladder(r_min, r_max, eta_f)
-        cs = translate(space, seed)
+        self.cs = cs = translate(space, seed)
         self.outdir = tempfile.mkdtemp(prefix="smac-peer-")
         atexit.register(shutil.rmtree, self.outdir, ignore_errors=True)
         scenario = Scenario(cs, name=f"compare-seed{seed}", output_directory=Path(self.outdir), deterministic=True,
@@ -207,13 +110,9 @@ class SmacMethod:
         # SMAC's Hyperband budgets, from its own helpers, and where each one runs on the ladder.
         s_max = Hyperband._get_max_iterations(eta, r_max, r_min)
         smac_budgets, _ = Hyperband._compute_configs_and_budgets_for_stages(eta, r_max, s_max, s_max)
-        self.budget_map = {float(b): nearest_level(b, self.levels) for b in smac_budgets}
-        if len(set(self.budget_map.values())) != len(self.budget_map):
-            raise ValueError(f"SMAC budgets {smac_budgets} do not map one-to-one onto the ladder {self.levels}")
-        self.by_config: dict[str, list[int]] = {}  # canonical config JSON -> trial ids
-        self.level: dict[int, int] = {}  # level each trial has been trained to (0: not yet)
+        self.budget_map = ladder_map(smac_budgets, self.levels, "SMAC")
+        self.trials = TrialReuse()
         self.outstanding: dict[int, tuple[TrialInfo, int]] = {}  # running trial -> (SMAC trial, level)
-        self.next_id = 0
         self.exhausted = False
         mapping = ", ".join(f"{b:.4g}->{lv}" for b, lv in self.budget_map.items())
         return {"space": echo(cs, self.names), "budget": msg.get("budget"),
@@ -231,19 +130,9 @@ class SmacMethod:
             self.exhausted = True
             return {"wait": True}
         budget = float(info.budget)
-        level = self.budget_map.get(budget)
-        if level is None:
-            level = nearest_level(budget, self.levels)
-        config = {k: _plain(v) for k, v in dict(info.config).items()}
-        key = json.dumps(config, sort_keys=True)
-        reusable = [t for t in self.by_config.get(key, []) if t not in self.outstanding and 0 < self.level[t] < level]
-        if reusable:  # continue the furthest-trained copy from its checkpoint
-            trial = max(reusable, key=lambda t: self.level[t])
-        else:
-            trial = self.next_id
-            self.next_id += 1
-            self.by_config.setdefault(key, []).append(trial)
-            self.level[trial] = 0
+        level = self.budget_map.get(budget) or ladder_map([budget], self.levels, "SMAC")[budget]
+        config = decode(self.cs, info.config, self.names)
+        trial = self.trials.assign(config, level, running=self.outstanding)
         self.outstanding[trial] = (info, level)
         return {"trial": trial, "config": config, "resource": level}
 
@@ -251,7 +140,7 @@ class SmacMethod:
         info, level = self.outstanding.pop(trial)
         if resource != level:
             raise ValueError(f"trial {trial}: result at {resource}, but it was asked to run to {level}")
-        self.level[trial] = resource
+        self.trials.trained(trial, resource)
         cost = float(value) if self.mode == "min" else -float(value)
         self.smac.tell(info, TrialValue(cost=cost), save=False)
         return {"continue": False}
