@@ -27,6 +27,7 @@ Usage (from the repository root; needs ../shared/benchmarks/yahpo/lcbench or RUN
     python benchmarks/bench_searchers.py --tag fantasies --workers 32 --budget-scale 0.5 \\
         --methods gp gp-nofantasies --seeds 0 1 2
     python benchmarks/bench_searchers.py --tag main --report
+    python benchmarks/bench_searchers.py --tag fantasies --report --baseline random --pair gp gp-nofantasies
 """
 from __future__ import annotations
 
@@ -237,8 +238,35 @@ def report(args: argparse.Namespace) -> None:
         budget = next(r["budget"] for r in runs if r["task"] == task)
         print(f"| {task} | {budget:.0f} | " + " | ".join(f"{finals[m]:.4f}" for m in methods) + " | "
               + " | ".join(f"{reach[m]:.2f}" for m in methods) + " |")
+    for a, b in args.pair:
+        summary.setdefault("pairs", {})[f"{a} vs {b}"] = pair = _paired(by, baseline, a, b)
+        print(f"\n{a} vs {b}, same task and seed ({pair['pairs']} pairs; two-sided sign test, ties left out): "
+              f"lower final regret in {pair['final_lower']}, higher in {pair['final_higher']} "
+              f"(p = {pair['final_p']:.2f}); {baseline}'s final best reached sooner in {pair['sooner']}, "
+              f"later in {pair['later']} (p = {pair['time_p']:.2f})")
     (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     print(f"wrote {out / 'summary.json'}, {out / 'curves.csv'}, {out / 'regret.png'}")
+
+
+def _paired(by: dict[tuple[str, str, int], dict[str, Any]], baseline: str, a: str, b: str) -> dict[str, Any]:
+    """Method ``a`` against ``b`` run by run (same task, same seed): how often each is ahead on
+    final regret and on time to the baseline's final best, with a two-sided sign test, because
+    medians over a few dozen runs of noisy searches can favour either by chance."""
+    from scipy.stats import binomtest
+
+    keys = sorted((t, s) for (m, t, s) in by if m == a and (b, t, s) in by and (baseline, t, s) in by)
+    fa = [by[(a, t, s)]["final_best"] for t, s in keys]
+    fb = [by[(b, t, s)]["final_best"] for t, s in keys]
+    ta = [_reach_time(by[(a, t, s)], by[(baseline, t, s)]["final_best"]) for t, s in keys]
+    tb = [_reach_time(by[(b, t, s)], by[(baseline, t, s)]["final_best"]) for t, s in keys]
+    lower, higher = sum(x < y for x, y in zip(fa, fb)), sum(x > y for x, y in zip(fa, fb))
+    sooner, later = sum(x < y for x, y in zip(ta, tb)), sum(x > y for x, y in zip(ta, tb))
+
+    def p(k: int, n: int) -> float:
+        return float(binomtest(k, n).pvalue) if n else 1.0
+
+    return {"pairs": len(keys), "final_lower": lower, "final_higher": higher, "final_p": p(lower, lower + higher),
+            "sooner": sooner, "later": later, "time_p": p(sooner, sooner + later)}
 
 
 def _plot(path: Path, grid: np.ndarray, curves: dict[str, np.ndarray], title: str) -> None:
@@ -276,6 +304,8 @@ def main() -> None:
     parser.add_argument("--variant", nargs=2, action="append", default=[], metavar=("NAME", "JSON"),
                         help='an extra method, e.g. --variant gp-300 \'{"type": "gp", "max_points": 300}\'')
     parser.add_argument("--report", action="store_true", help="aggregate the runs of --tag and print tables")
+    parser.add_argument("--pair", nargs=2, action="append", default=[], metavar=("A", "B"),
+                        help="with --report: compare method A with B run by run (sign tests)")
     args = parser.parse_args()
     for name, options in args.variant:
         METHODS[name] = json.loads(options)
