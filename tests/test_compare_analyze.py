@@ -207,3 +207,17 @@ def test_regret_any_column(results: Path) -> None:
     base = row(an, "bench-a", BASE)
     assert base["target"] == pytest.approx(0.1)  # regret_any is half regret_max in these files
     assert base["ttt_median"] == 80 and math.isnan(base["final_iqm_lo"])  # no resamples: no interval
+
+
+def test_methods_are_compared_on_the_seeds_they_all_have(tmp_path: Path) -> None:
+    # A suite stopped part-way: the baseline has seeds 0-2, rung-gp only 0-1. Seed 2 of the
+    # baseline (a much better run) must not move the target or the baseline's median.
+    for s in range(2):
+        write_run(tmp_path, "bench-c", BASE, 2, s, [(10, 0.5), (80, 0.2)])
+        write_run(tmp_path, "bench-c", "rung-gp", 2, s, [(10, 0.5), (60, 0.2)])
+    write_run(tmp_path, "bench-c", BASE, 2, 2, [(5, 0.01)])
+    an = analyze.analyze(analyze.load_runs(tmp_path), baseline=BASE, n_boot=N_BOOT, seed=0, grid_points=GRID)
+    assert row(an, "bench-c", BASE)["seeds"] == 2 and row(an, "bench-c", "rung-gp")["seeds"] == 2
+    assert row(an, "bench-c", BASE)["target"] == pytest.approx(0.2)
+    assert an.unbalanced == {("bench-c", 2, "simulated"): 1}
+    assert "1 run(s) on bench-c" in analyze.report_markdown(an)

@@ -14,7 +14,8 @@ Usage (from the repository root)::
 Definitions (also written at the top of report.md):
 
 * group: (benchmark, workers, clock), clock "simulated" or "charged" (decision time added to
-  the simulated clock). The benchmark is the results sub-directory's name.
+  the simulated clock). The benchmark is the results sub-directory's name. Within a group only
+  the seeds every method has are used (the report counts the runs set aside).
 * regret curve: the run's regret (``regret_max``: best value seen at the maximum resource, what a
   user would deploy; or ``regret_any`` with ``--regret any``) as a step function of simulated
   time, sampled on ``--grid`` points over [0, budget]. Before the run's first regret value the
@@ -305,6 +306,8 @@ class Analysis:
     grids: dict = field(default_factory=dict)  # (benchmark, workers, clock) -> grid
     bands: dict = field(default_factory=dict)  # (benchmark, workers, clock, method) -> dict of arrays
     targets: dict = field(default_factory=dict)  # (benchmark, workers, clock) -> target or nan
+    # (benchmark, workers, clock) -> runs left out because not every method has their seed yet
+    unbalanced: dict = field(default_factory=dict)
     baseline: str = BASELINE
     regret: str = "max"
     n_boot: int = 1000
@@ -328,7 +331,16 @@ def analyze(runs: Sequence[Run], baseline: str = BASELINE, n_boot: int = 1000, s
                    n_boot=n_boot, seed=seed)
     for gkey in sorted(groups, key=lambda k: (k[1], CLOCKS.index(k[2]) if k[2] in CLOCKS else 9, k[0])):
         bench, workers, clock = gkey
-        by_method = {m: sorted(rs, key=lambda r: r.seed) for m, rs in groups[gkey].items()}
+        # Every method is compared on the same seeds: a suite stopped part-way leaves some
+        # methods a seed ahead, and their extra runs would tilt medians and the target.
+        common = set.intersection(*({r.seed for r in rs} for rs in groups[gkey].values()))
+        extra = sum(r.seed not in common for rs in groups[gkey].values() for r in rs)
+        if extra:
+            out.unbalanced[gkey] = extra
+        if not common:
+            continue
+        by_method = {m: sorted((r for r in rs if r.seed in common), key=lambda r: r.seed)
+                     for m, rs in groups[gkey].items()}
         budget = max(r.budget for rs in by_method.values() for r in rs)
         grid = np.linspace(0.0, budget, grid_points)
         out.grids[gkey] = grid
@@ -627,7 +639,8 @@ regret is <= target; its median over seeds is "never" iff more than half the see
 Factor = {baseline}'s median time / the method's (> 1 = faster; 0 = never reaches). "First" = smallest
 median time on a benchmark (ties all count). Fastest = highest median factor over benchmarks. Ranks:
 1 = best, ties averaged, averaged over the benchmarks the method ran on. rung-* are rung's methods,
-the others peers. ask/tell ms = real milliseconds per decision (mean over runs of each run's mean)."""
+the others peers. ask/tell ms = real milliseconds per decision (mean over runs of each run's mean).
+Within a benchmark/workers/clock, every method is compared on the seeds all of them have."""
 
 
 def _left_out_lines(workers: int, clock: str) -> list[str]:
@@ -638,6 +651,16 @@ def _left_out_lines(workers: int, clock: str) -> list[str]:
         return []
     return [f"- Left out by the suite: {why}." for (method, c), (counts, why) in SKIP.items()
             if c == clock and workers in counts]
+
+
+def _unbalanced_lines(an: Analysis, workers: int, clock: str) -> list[str]:
+    """Runs set aside because their seed is not done for every method of their benchmark."""
+    held = {b: n for (b, w, c), n in an.unbalanced.items() if w == workers and c == clock}
+    if not held:
+        return []
+    return ["- Not counted yet (their seed is not finished for every method of the benchmark, and every "
+            "method is compared on the same seeds): " + ", ".join(f"{n} run(s) on {b}" for b, n in sorted(held.items()))
+            + "."]
 
 
 def report_markdown(an: Analysis) -> str:
@@ -665,7 +688,7 @@ def report_markdown(an: Analysis) -> str:
             out.append(f"| {r['method']} | {fmt(r['avg_rank_final'])} | {fmt(r['avg_rank_time'])} | {first} | "
                        f"{fmt_factor(r['median_factor'])} | {fmt(r['final_iqm_median'])} | "
                        f"{fmt(r['ask_ms_mean'])} | {fmt(r['tell_ms_mean'])} |")
-        out += ["", *answer_lines(an, w, c), *_left_out_lines(w, c), ""]
+        out += ["", *answer_lines(an, w, c), *_left_out_lines(w, c), *_unbalanced_lines(an, w, c), ""]
         out += ["| benchmark | method | seeds (idle) | target | final regret median | final regret IQM [95% CI] "
                 "| time to target median (s) | reached | factor [95% CI] | ask ms mean/median | tell ms mean/median |",
                 "|---|---|---|---|---|---|---|---|---|---|---|"]
