@@ -41,7 +41,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.bench_searchers import RESULTS, calibrate, experiment  # noqa: E402
+from benchmarks.bench_searchers import RESULTS, experiment, task_budget  # noqa: E402
 from benchmarks.machine import machine_info  # noqa: E402
 
 MANY = 2000
@@ -95,15 +95,12 @@ def main() -> None:
     parser.add_argument("--budget-scale", type=float, default=0.5)
     parser.add_argument("--calibrate-trials", type=int, default=300)
     args = parser.parse_args()
-    budgets_file = RESULTS / "budgets.json"
-    budgets = json.loads(budgets_file.read_text()) if budgets_file.exists() else {}
     out: dict[str, Any] = {"machine": machine_info(), "command": " ".join(["python"] + sys.argv), "tasks": {}}
     print("| task | proposals | pending (mean) | at the acquisition level (mean) | proposals with none there "
           "| same best candidate as plain EI | rank correlation (median) | max |EI_2000/EI_plain - 1|, top 20 (median) |")
     print("|---|---|---|---|---|---|---|---|")
     for task in args.tasks:
-        budget = budgets.get(f"{task}:{args.calibrate_trials}") or calibrate(task, args.calibrate_trials)
-        recs = measure(task, args.seed, args.workers, budget * args.budget_scale)
+        recs = measure(task, args.seed, args.workers, task_budget(task, args.calibrate_trials) * args.budget_scale)
         none_there = [r for r in recs if r["at_level"] == 0]
         row = {
             "proposals": len(recs),

@@ -106,23 +106,30 @@ def run_one(task: str, method: str, seed: int, workers: int, budget: float) -> d
     }
 
 
+def task_budget(task: str, trials: int) -> float:
+    """The task's full budget: random + ASHA's simulated time for ``trials`` trials, calibrated
+    once and kept in ``results/searchers/budgets.json`` so every method and later run shares it."""
+    budgets_file = RESULTS / "budgets.json"
+    budgets = json.loads(budgets_file.read_text()) if budgets_file.exists() else {}
+    key = f"{task}:{trials}"
+    if key not in budgets:
+        budgets[key] = calibrate(task, trials)
+        RESULTS.mkdir(parents=True, exist_ok=True)
+        budgets_file.write_text(json.dumps(budgets, indent=2) + "\n")
+    return float(budgets[key])
+
+
 def run(args: argparse.Namespace) -> None:
     out = RESULTS / args.tag
     out.mkdir(parents=True, exist_ok=True)
-    budgets_file = RESULTS / "budgets.json"
-    budgets = json.loads(budgets_file.read_text()) if budgets_file.exists() else {}
-    for task in args.tasks:
-        key = f"{task}:{args.calibrate_trials}"
-        if key not in budgets:
-            budgets[key] = calibrate(task, args.calibrate_trials)
-            budgets_file.write_text(json.dumps(budgets, indent=2) + "\n")
+    budgets = {task: task_budget(task, args.calibrate_trials) for task in args.tasks}
     for seed in args.seeds:
         for task in args.tasks:
             for method in args.methods:
                 path = out / f"{method}-{task}-{seed}.json"
                 if path.exists():
                     continue
-                budget = budgets[f"{task}:{args.calibrate_trials}"] * args.budget_scale
+                budget = budgets[task] * args.budget_scale
                 r = run_one(task, method, seed, args.workers, budget)
                 path.write_text(json.dumps(r) + "\n")
                 print(f"{method:>15} task {task:>6} seed {seed}: {r['trials']:4d} trials, final regret "
