@@ -15,7 +15,7 @@ from orchestrator.searchers.random import RandomSearcher
 # (and `rung validate`) does not pay for those imports.
 GP_OPTIONS = frozenset({"initial_random", "min_points", "data", "kernel", "candidates", "local_starts",
                         "local_neighbours", "local_steps", "fantasize", "fantasy_samples", "max_points",
-                        "refit_every", "fit_iterations", "threads", "max_redraws"})
+                        "refit_every", "refit_growth", "fit_iterations", "threads", "max_redraws"})
 TPE_OPTIONS = frozenset({"n_startup_trials", "n_ei_candidates", "multivariate", "constant_liar", "max_redraws"})
 
 

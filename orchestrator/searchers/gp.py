@@ -15,8 +15,8 @@ conditional parameters need no special casing here.
 Purity and resume: ``register``/``observe``/``failed`` only append data; every fit happens in
 ``suggest``. Replaying a journal is therefore cheap, and the GP after ``rung resume`` is built
 from the journal's results. Randomness comes only from the ``rng`` argument (numpy draws and the
-torch seed of a fit). Hyperparameters are re-fitted every ``refit_every`` observations, warm
-started from the previous fit; after a resume the first suggestion re-fits them from the
+torch seed of a fit). Hyperparameters are re-fitted once ``refit_every`` observations and
+``refit_growth`` x the data of the previous fit have arrived, warm started from that fit; after a resume the first suggestion re-fits them from the
 priors, so proposals after a resume can differ slightly from an uninterrupted run's.
 
 Options (YAML ``searcher: {type: gp, ...}``) and why their defaults:
@@ -29,8 +29,9 @@ Options (YAML ``searcher: {type: gp, ...}``) and why their defaults:
   acquisition optimizer (random candidates, then hill-climbing by mutation from the best ones and
   from the incumbent);
 - ``fantasize: true``, ``fantasy_samples: 20``: pending evaluations fantasized (MOBSTER's count);
-- ``max_points: 400``, ``refit_every: 10``, ``fit_iterations: 100``, ``threads: 1``: cost
-  control; latency stays flat as data grows (benchmarks/bench_gp_latency.py);
+- ``max_points: 400``, ``refit_every: 10``, ``refit_growth: 0.1``, ``fit_iterations: 100``,
+  ``threads: 1``: cost control; latency stays flat as data grows (benchmarks/bench_gp_latency.py):
+  re-fits every 10 results up to 100, then whenever the data has grown by 10%;
 - ``max_redraws: 20``: draws of the random warm-up before giving up on a small, exhausted space.
 
 Tried and pending configurations are never proposed again (candidates are filtered by their
@@ -59,8 +60,8 @@ class GPSearcher:
                  initial_random: int = 6, min_points: int = 3, data: str = "rungs", kernel: str = "matern",
                  candidates: int = 500, local_starts: int = 3, local_neighbours: int = 16, local_steps: int = 2,
                  fantasize: bool = True, fantasy_samples: int = 20, max_points: int = 400,
-                 refit_every: int = 10, fit_iterations: int = 100, threads: int = 1,
-                 max_redraws: int = 20) -> None:
+                 refit_every: int = 10, refit_growth: float = 0.1, fit_iterations: int = 100,
+                 threads: int = 1, max_redraws: int = 20) -> None:
         if data not in DATA_CHOICES:
             raise ValueError(f"data must be one of {', '.join(DATA_CHOICES)}, got {data!r}")
         if kernel not in KERNELS:
@@ -73,6 +74,9 @@ class GPSearcher:
                                  ("threads", threads, 1), ("max_redraws", max_redraws, 0)):
             if isinstance(value, bool) or not isinstance(value, int) or value < low:
                 raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
+        if isinstance(refit_growth, bool) or not isinstance(refit_growth, (int, float)) \
+                or not 0 <= refit_growth <= 10:
+            raise ValueError(f"refit_growth must be a number from 0 to 10, got {refit_growth!r}")
         if not isinstance(fantasize, bool):
             raise ValueError(f"fantasize must be true or false, got {fantasize!r}")
         self.space = space
@@ -92,13 +96,17 @@ class GPSearcher:
         self.max_points = max_points
         self.threads = threads
         self.max_redraws = max_redraws
-        self.fitter = GPFitter(kernel, space.dim, refit_every, fit_iterations)
+        self.fitter = GPFitter(kernel, space.dim, refit_every, fit_iterations, refit_growth)
         self._exported_at = -1  # `_fitted_at` of the fit last handed to the journal
         self.obs = Observations()
         self.configs: dict[int, dict[str, Any]] = {}
         self._tried: set[str] = set()
         self._encoded: dict[int, np.ndarray] = {}  # trial -> encoded config (filled in suggest)
         self._tried_encodings: set[bytes] = set()
+        # Pending evaluations come back on every suggestion (hundreds at 256 workers); a trial's
+        # config never changes, so its key and encoding are computed once.
+        self._pending_key: dict[int, str] = {}
+        self._pending_row: dict[int, np.ndarray] = {}
 
     # ------------------------------------------------------------------ events
     def register(self, trial: int, config: Mapping[str, Any]) -> None:
@@ -138,7 +146,7 @@ class GPSearcher:
     # ----------------------------------------------------------------- suggest
     def suggest(self, pending: Sequence[Pending], rng: np.random.Generator) -> dict[str, Any] | None:
         pending = list(pending)
-        taken = self._tried | {self.space.key(p.config) for p in pending}
+        taken = self._tried | {self._key_of(p) for p in pending}
         if len(set(self.obs.trial)) < self.initial_random or len(self.obs) < 2:
             return self._random(rng, taken)
         previous = torch.get_num_threads()
@@ -147,6 +155,25 @@ class GPSearcher:
             return self._model_based(pending, rng, taken)
         finally:
             torch.set_num_threads(previous)
+
+    def _key_of(self, p: Pending) -> str:
+        key = self._pending_key.get(p.trial)
+        if key is None:
+            key = self._pending_key[p.trial] = self.space.key(p.config)
+        return key
+
+    def _encode_pending(self, pending: Sequence[Pending]) -> np.ndarray:
+        missing = [p for p in pending if p.trial not in self._pending_row]
+        if missing:
+            for p, row in zip(missing, self.space.encode_many([p.config for p in missing])):
+                self._pending_row[p.trial] = row
+        if len(self._pending_row) > 4 * len(pending) + 64:  # forget trials no longer running
+            live = {p.trial for p in pending}
+            self._pending_row = {t: r for t, r in self._pending_row.items() if t in live}
+            self._pending_key = {t: k for t, k in self._pending_key.items() if t in live}
+        if not pending:
+            return np.empty((0, self.space.dim))
+        return np.stack([self._pending_row[p.trial] for p in pending])
 
     def _random(self, rng: np.random.Generator, taken: set[str]) -> dict[str, Any] | None:
         config = self.space.sample(rng)
@@ -193,7 +220,7 @@ class GPSearcher:
         model = self.fitter.model(X, y, len(self.obs), seed=int(rng.integers(2**31 - 1)))
         fantasies = None
         if self.fantasize and pending:
-            Xp = self._inputs(self.space.encode_many([p.config for p in pending]), [p.resource for p in pending])
+            Xp = self._inputs(self._encode_pending(pending), [p.resource for p in pending])
             fantasies = sample_fantasies(model, Xp, np.asarray([float(p.resource) == level for p in pending]),
                                          self.fantasy_samples, rng)
 
@@ -218,7 +245,7 @@ class GPSearcher:
         self._encode_trials([t for t in self.configs if t not in self._encoded])
         seen = set(self._tried_encodings)
         if pending:
-            seen |= {row.tobytes() for row in self.space.encode_many([p.config for p in pending])}
+            seen |= {row.tobytes() for row in self._encode_pending(pending)}
         # Random candidates from the space (always valid configurations).
         pool, scores = score([self.space.sample(rng) for _ in range(self.candidates)])
         found: list[tuple[float, int, dict[str, Any]]] = [(float(v), i, c) for i, (c, v) in enumerate(zip(pool, scores))]

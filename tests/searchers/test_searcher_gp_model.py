@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from orchestrator.searchers.acquisition import log_ei, sample_fantasies
+from orchestrator.searchers.acquisition import _log_ei, log_ei, sample_fantasies
 from orchestrator.searchers.gp_model import GPFitter, Observations, resource_coordinate, standardize
 
 
@@ -57,6 +57,50 @@ def test_a_fantasy_at_the_ei_peak_lowers_ei_there__most():
     assert with_pending[i] < plain[i] - 0.5
     drop = np.exp(plain) - np.exp(with_pending)
     assert abs(grid[int(np.argmax(drop))] - peak) <= 0.02  # the pending point loses the most EI
+
+
+def test_ei_over_fantasies_matches_conditioning_the_botorch_model_on_each_fantasy():
+    # The shared-solve linear update of acquisition.py against BoTorch's own conditioning.
+    rng = np.random.default_rng(1)
+    X = rng.random((40, 4))
+    y, _, _ = standardize(smooth(X) + 0.1 * rng.standard_normal(40))
+    model = GPFitter("matern", 3, refit_every=1).model(X, y, len(X), seed=0)
+    C, X_pending = rng.random((30, 4)), rng.random((4, 4))
+    X_pending[0] = X[np.argmin(y)] + 0.01  # beside the incumbent: some fantasies there beat it
+    fant = sample_fantasies(model, X_pending, np.array([True, False, False, True]), 3, np.random.default_rng(0))
+    best = float(y.min())
+    assert float(fant.incumbents.min()) < best
+    scores = log_ei(model, C, best, fant)
+    noise = model.likelihood.noise.detach().expand(len(X_pending), 1)
+    model.posterior(torch.as_tensor(C))  # gpytorch conditions only a model that has predicted
+    per_sample = []
+    for s in range(3):
+        conditioned = model.condition_on_observations(torch.as_tensor(X_pending), fant.values[s].unsqueeze(-1),
+                                                      noise=noise)
+        post = conditioned.posterior(torch.as_tensor(C))
+        mean, var = post.mean.detach().squeeze(-1), post.variance.detach().squeeze(-1)
+        incumbent = min(best, float(conditioned.posterior(torch.as_tensor(X_pending[[0, 3]])).mean.min()))
+        per_sample.append(_log_ei(mean.unsqueeze(0), var, torch.tensor([incumbent], dtype=torch.float64)))
+    reference = torch.logsumexp(torch.stack(per_sample), dim=0) - np.log(3)
+    assert np.allclose(scores, reference.numpy(), atol=1e-4)
+
+
+def test_hyperparameter_refits_grow_apart_with_the_data():
+    fitter = GPFitter("matern", 1, refit_every=10, refit_growth=0.1)
+    rng = np.random.default_rng(0)
+    X, y = rng.random((2000, 2)), rng.standard_normal(2000)
+    fitted_at = []
+    for n in range(2, 2001):
+        before = fitter.fits
+        fitter.model(X[:50], y[:50], n, seed=0)  # the data cap: the model sees a bounded subset
+        if fitter.fits > before:
+            fitted_at.append(n)
+    assert fitted_at[:10] == [2, 12, 22, 32, 42, 52, 62, 72, 82, 92]  # every refit_every while small
+    gaps = np.diff(fitted_at)
+    assert all(gap >= max(10, np.ceil(0.1 * start)) for gap, start in zip(gaps, fitted_at))
+    assert len(fitted_at) < 45  # about 10 + log(2000 / 100) / log(1.1): logarithmic, not n / 10 = 200
+    fixed = GPFitter("matern", 1, refit_every=10)  # refit_growth 0: the fixed period
+    assert fixed.refit_period() == 10
 
 
 def test_the_data_cap_keeps_high_rungs_and_thins_low_ones_deterministically():

@@ -148,7 +148,8 @@ def test_tpe_tells_the_highest_rung_each_trial_reached():
     assert top.state == TrialState.COMPLETE and top.value == 0.3
 
 
-@pytest.mark.parametrize("options", [{"kernel": "rbf"}, {"data": "some"}, {"initial_random": 0}, {"fantasize": "yes"}])
+@pytest.mark.parametrize("options", [{"kernel": "rbf"}, {"data": "some"}, {"initial_random": 0}, {"fantasize": "yes"},
+                                     {"refit_growth": -0.1}, {"refit_growth": "fast"}, {"refit_growth": True}])
 def test_gp_rejects_bad_options(options):
     with pytest.raises(ValueError):
         make_searcher("gp", Space.from_dict(JOINT), "min", options, levels=LEVELS)
