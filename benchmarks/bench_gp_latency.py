@@ -4,10 +4,12 @@ For each data size N (observations), in one process:
 
 - rung ``gp`` (default options, LCBench space, rung levels 1-3-9-27-52): N results spread over the
   rungs the way asynchronous successive halving produces them (about 2/3 at the lowest rung, a
-  third of those at the next, ...), 8 evaluations pending. Then ``--suggestions`` rounds of
+  third of those at the next, ...), ``--pending`` evaluations running (8; 255 is a 256-worker
+  search), spread over the lowest three rungs. Then ``--suggestions`` rounds of
   ``suggest`` followed by one new observation each, so hyperparameter re-fits happen on their
-  normal schedule (every ``refit_every`` = 10 observations); p50 and p95 of the suggestion time,
-  and the mean time of the suggestions that re-fitted.
+  normal schedule (``refit_every`` = 10 observations and ``refit_growth`` = 10% of the data); p50,
+  p95 and mean of the suggestion time (the mean carries the re-fits' share), and the mean time of
+  the suggestions that re-fitted.
 - Optuna ``GPSampler`` (its defaults, seed 0) on a study of N completed trials over the same
   space (Optuna's GP has no resource input; its data is one value per trial): time of one
   ``ask`` with all parameters sampled, median of ``--optuna-repeats`` (fewer once a minute
@@ -17,6 +19,7 @@ Usage (from the repository root)::
 
     python benchmarks/bench_gp_latency.py                       # N = 1000 and 5000
     python benchmarks/bench_gp_latency.py --sizes 100 1000 5000 --optuna-sizes 100 1000
+    python benchmarks/bench_gp_latency.py --sizes 1000 5000 --pending 255 --optuna-sizes 0   # rung only
 
 Writes benchmarks/results/gp_latency.json and prints a markdown table.
 """
@@ -62,7 +65,7 @@ def asha_like_history(n: int, space: Any, rng: np.random.Generator) -> list[tupl
     return rows
 
 
-def rung_gp(n: int, suggestions: int) -> dict[str, Any]:
+def rung_gp(n: int, suggestions: int, n_pending: int = 8) -> dict[str, Any]:
     from orchestrator.searchers import Pending, make_searcher
     from spaces import Space
     from trainables.blackboxes.lcbench import LCBENCH_SPACE
@@ -75,7 +78,7 @@ def rung_gp(n: int, suggestions: int) -> dict[str, Any]:
         if trial not in searcher.configs:
             searcher.register(trial, config)
         searcher.observe(trial, config, r, v)
-    pending = [Pending(10**6 + i, space.sample(rng), 3) for i in range(8)]
+    pending = [Pending(10**6 + i, space.sample(rng), LEVELS[i % 3] if n_pending > 8 else 3) for i in range(n_pending)]
     times, refit_times = [], []
     for i in range(suggestions):
         fits = searcher.fitter.fits
@@ -88,7 +91,8 @@ def rung_gp(n: int, suggestions: int) -> dict[str, Any]:
         searcher.observe(trial, c, r, v)
         assert config is not None
     every = times + refit_times
-    return {"observations": n, "suggestions": suggestions, "p50_ms": float(np.median(every)),
+    return {"observations": n, "suggestions": suggestions, "pending": n_pending, "p50_ms": float(np.median(every)),
+            "mean_ms": float(np.mean(every)),
             "p95_ms": float(np.quantile(every, 0.95)), "no_refit_p50_ms": float(np.median(times)) if times else None,
             "refits": len(refit_times), "refit_mean_ms": float(np.mean(refit_times)) if refit_times else None,
             "points_modelled": min(n, searcher.max_points)}
@@ -137,8 +141,9 @@ def optuna_gp(n: int, repeats: int) -> dict[str, Any]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", nargs="+", type=int, default=[1000, 5000])
-    parser.add_argument("--optuna-sizes", nargs="+", type=int, default=None, help="default: --sizes")
+    parser.add_argument("--optuna-sizes", nargs="+", type=int, default=None, help="default: --sizes; 0: none")
     parser.add_argument("--suggestions", type=int, default=40)
+    parser.add_argument("--pending", type=int, default=8, help="evaluations running during each suggestion")
     parser.add_argument("--optuna-repeats", type=int, default=3)
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "gp_latency.json")
     args = parser.parse_args()
@@ -146,7 +151,7 @@ def main() -> None:
 
     rows = []
     for n in args.sizes:
-        rows.append({"rung": rung_gp(n, args.suggestions)})
+        rows.append({"rung": rung_gp(n, args.suggestions, args.pending)})
         print(f"rung gp, {n} observations: {rows[-1]['rung']}", flush=True)
     for row, n in zip(rows, args.sizes):
         if n in (args.optuna_sizes or args.sizes):
@@ -158,16 +163,17 @@ def main() -> None:
     args.out.write_text(json.dumps(result, indent=2) + "\n")
     m = result["machine"]
     print(f"machine: {m['cpu']}, {m['cores']} cores, Python {m['python']}, {m['date']}")
-    print("| observations | rung gp p50 ms | p95 ms | p50 without re-fit ms | re-fit mean ms (count) "
+    print("| observations | pending | rung gp p50 ms | p95 ms | mean ms | p50 without re-fit ms | re-fit mean ms (count) "
           "| points modelled | Optuna GPSampler ask ms |")
-    print("|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|")
     for row in rows:
         g, o = row["rung"], row.get("optuna")
         refit = f"{g['refit_mean_ms']:.0f} ({g['refits']})" if g["refits"] else "-"
-        print(f"| {g['observations']} | {g['p50_ms']:.1f} | {g['p95_ms']:.1f} | {g['no_refit_p50_ms']:.1f} | {refit} "
-              f"| {g['points_modelled']} | {o['p50_ms']:.0f} |" if o else
-              f"| {g['observations']} | {g['p50_ms']:.1f} | {g['p95_ms']:.1f} | {g['no_refit_p50_ms']:.1f} | {refit} "
-              f"| {g['points_modelled']} | - |")
+        print(f"| {g['observations']} | {g['pending']} | {g['p50_ms']:.1f} | {g['p95_ms']:.1f} | {g['mean_ms']:.1f} "
+              f"| {g['no_refit_p50_ms']:.1f} | {refit} | {g['points_modelled']} | {o['p50_ms']:.0f} |"
+              if o else
+              f"| {g['observations']} | {g['pending']} | {g['p50_ms']:.1f} | {g['p95_ms']:.1f} | {g['mean_ms']:.1f} "
+              f"| {g['no_refit_p50_ms']:.1f} | {refit} | {g['points_modelled']} | - |")
     print(f"wrote {args.out}")
 
 

@@ -214,9 +214,10 @@ def report(args: argparse.Namespace) -> None:
     _plot(out / "regret.png", grid, curves, args.tag)
     tasks = sorted({r["task"] for r in runs})
     seeds = sorted({r["seed"] for r in runs})
+    calibrated = json.loads((RESULTS / "budgets.json").read_text()).get(f"{runs[0]['task']}:{args.calibrate_trials}")
+    scale = f"{runs[0]['budget'] / calibrated:.2f}" if calibrated else "?"
     print(f"tasks {', '.join(tasks)}; seeds {seeds}; workers {runs[0]['workers']}; budget = "
-          f"{runs[0]['budget'] / json.loads((RESULTS / 'budgets.json').read_text()).get(runs[0]['task'] + ':300', runs[0]['budget']):.2f} "
-          f"x random's time for 300 trials")
+          f"{scale} x random's time for {args.calibrate_trials} trials")
     print(f"| method | runs | final regret median [IQR] | time to {baseline}'s final best, median (fraction of budget) "
           f"| speedup of the median time | speedup vs {baseline}'s own time, median per run | runs reaching it "
           f"| median-curve speedup | trials (median) | suggest p50 ms | wall s per run |")
