@@ -52,6 +52,7 @@ METHODS: dict[str, dict[str, Any]] = {
     "gp": {"type": "gp"},
     "gp-nofantasies": {"type": "gp", "fantasize": False},
     "gp-expdecay": {"type": "gp", "kernel": "expdecay"},
+    "gp-refit10pct": {"type": "gp", "refit_growth": 0.1},  # sparser re-fits: the default's trade-off
     "tpe": {"type": "tpe"},
 }
 RESULTS = ROOT / "benchmarks" / "results" / "searchers"

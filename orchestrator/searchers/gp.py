@@ -29,9 +29,12 @@ Options (YAML ``searcher: {type: gp, ...}``) and why their defaults:
   acquisition optimizer (random candidates, then hill-climbing by mutation from the best ones and
   from the incumbent);
 - ``fantasize: true``, ``fantasy_samples: 20``: pending evaluations fantasized (MOBSTER's count);
-- ``max_points: 400``, ``refit_every: 10``, ``refit_growth: 0.1``, ``fit_iterations: 100``,
+- ``max_points: 400``, ``refit_every: 10``, ``refit_growth: 0.02``, ``fit_iterations: 100``,
   ``threads: 1``: cost control; latency stays flat as data grows (benchmarks/bench_gp_latency.py):
-  re-fits every 10 results up to 100, then whenever the data has grown by 10%;
+  re-fits every 10 results up to 500, then whenever the data has grown by 2%. Searches of a few
+  hundred results are thus re-fitted exactly as before this option existed: 10% growth (every
+  10 results only up to 100) did worse in the 8-worker searcher benchmark (final regret higher in
+  21 of 30 runs that differed, sign test p = 0.04; docs/BENCHMARKS.md);
 - ``max_redraws: 20``: draws of the random warm-up before giving up on a small, exhausted space.
 
 Tried and pending configurations are never proposed again (candidates are filtered by their
@@ -60,7 +63,7 @@ class GPSearcher:
                  initial_random: int = 6, min_points: int = 3, data: str = "rungs", kernel: str = "matern",
                  candidates: int = 500, local_starts: int = 3, local_neighbours: int = 16, local_steps: int = 2,
                  fantasize: bool = True, fantasy_samples: int = 20, max_points: int = 400,
-                 refit_every: int = 10, refit_growth: float = 0.1, fit_iterations: int = 100,
+                 refit_every: int = 10, refit_growth: float = 0.02, fit_iterations: int = 100,
                  threads: int = 1, max_redraws: int = 20) -> None:
         if data not in DATA_CHOICES:
             raise ValueError(f"data must be one of {', '.join(DATA_CHOICES)}, got {data!r}")
