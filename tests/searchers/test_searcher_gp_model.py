@@ -79,7 +79,7 @@ def test_ei_over_fantasies_matches_conditioning_the_botorch_model_on_each_fantas
                                                       noise=noise)
         post = conditioned.posterior(torch.as_tensor(C))
         mean, var = post.mean.detach().squeeze(-1), post.variance.detach().squeeze(-1)
-        incumbent = min(best, float(conditioned.posterior(torch.as_tensor(X_pending[[0, 3]])).mean.min()))
+        incumbent = min(best, float(conditioned.posterior(torch.as_tensor(X_pending[[0, 3]])).mean.detach().min()))
         per_sample.append(_log_ei(mean.unsqueeze(0), var, torch.tensor([incumbent], dtype=torch.float64)))
     reference = torch.logsumexp(torch.stack(per_sample), dim=0) - np.log(3)
     assert np.allclose(scores, reference.numpy(), atol=1e-4)
