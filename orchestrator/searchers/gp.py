@@ -16,8 +16,9 @@ Purity and resume: ``register``/``observe``/``failed`` only append data; every f
 ``suggest``. Replaying a journal is therefore cheap, and the GP after ``rung resume`` is built
 from the journal's results. Randomness comes only from the ``rng`` argument (numpy draws and the
 torch seed of a fit). Hyperparameters are re-fitted once ``refit_every`` observations and
-``refit_growth`` x the data of the previous fit have arrived, warm started from that fit; after a resume the first suggestion re-fits them from the
-priors, so proposals after a resume can differ slightly from an uninterrupted run's.
+``refit_growth`` x the data of the previous fit have arrived, warm started from that fit; after
+a resume the first suggestion re-fits them from the priors, so proposals after a resume can
+differ slightly from an uninterrupted run's.
 
 Options (YAML ``searcher: {type: gp, ...}``) and why their defaults:
 
@@ -33,8 +34,8 @@ Options (YAML ``searcher: {type: gp, ...}``) and why their defaults:
   ``threads: 1``: cost control; latency stays flat as data grows (benchmarks/bench_gp_latency.py):
   re-fits every 10 results up to 500, then whenever the data has grown by 2%. Searches of a few
   hundred results are thus re-fitted exactly as before this option existed: 10% growth (every
-  10 results only up to 100) did worse in the 8-worker searcher benchmark (final regret higher in
-  21 of 30 runs that differed, sign test p = 0.04; docs/BENCHMARKS.md);
+  10 results only up to 100) did worse in the 8-worker searcher benchmark (the default ends
+  lower in 22 of 31 runs that differed, sign test p = 0.03; docs/BENCHMARKS.md);
 - ``max_redraws: 20``: draws of the random warm-up before giving up on a small, exhausted space.
 
 Tried and pending configurations are never proposed again (candidates are filtered by their
