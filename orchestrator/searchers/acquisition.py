@@ -83,7 +83,7 @@ class Fantasies:
     X: torch.Tensor  # (P, D) inputs of the pending evaluations
     values: torch.Tensor  # (S, P) standardized fantasy observations
     at_level: torch.Tensor  # (P,) bool: pending evaluation targets the acquisition level
-    V: torch.Tensor  # (D_train, P) = L^-1 K_XP
+    V: torch.Tensor  # (N_train, P) = L^-1 K_XP
     L_pp: torch.Tensor  # Cholesky factor of the pending block of the posterior plus noise, S_PP
     resid: torch.Tensor  # (S, P) fantasy values minus the posterior mean at the pending inputs
     incumbents: torch.Tensor  # (S,) lowest smoothed fantasy at the acquisition level (inf if none)

@@ -20,8 +20,7 @@ tensors (as BoTorch's layers do):
   the cost of a large search (a 256-worker LCBench run of 3,501 results: up to 350 fits, 147
   with ``refit_growth = 0.02``); growing the period with the data keeps the number of fits
   logarithmic in the data, as the maximum a-posteriori hyperparameters move less and less with
-  each new point. That and the
-  data cap keep a suggestion's cost flat as a search grows.
+  each new point. That and the data cap keep a suggestion's cost flat as a search grows.
 """
 from __future__ import annotations
 
