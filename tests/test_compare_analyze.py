@@ -165,6 +165,12 @@ def test_answer_lines_say_where_rung_loses(analysis: analyze.Analysis) -> None:
     assert "no target" in no_base and "bench-a (no target): final regret IQM 0.2 (peer-fast) vs 0.3" in no_base
 
 
+def test_times_in_answer_lines_carry_their_unit_except_never() -> None:
+    assert analyze.fmt_secs(40.0) == "40 s"
+    assert analyze.fmt_secs(math.inf) == "never"  # not "never s"
+    assert analyze.fmt_secs(math.nan) == "–"
+
+
 def test_outputs_written_and_report_printed(results: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     out = tmp_path / "summary"
     analyze.main(["--results", str(results), "--out", str(out), "--bootstrap", str(N_BOOT), "--grid", str(GRID)])

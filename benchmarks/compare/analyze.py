@@ -478,6 +478,12 @@ def fmt_time(t: float) -> str:
     return "never" if math.isinf(t) else f"{t:.4g}"
 
 
+def fmt_secs(t: float) -> str:
+    """:func:`fmt_time` with its unit: '40 s', 'never' (no unit), '–'."""
+    text = fmt_time(t)
+    return text if text in ("never", "–") else f"{text} s"
+
+
 def fmt_factor(f: float) -> str:
     if f is None or math.isnan(f):
         return "–"
@@ -571,11 +577,11 @@ def _loss_text(bench: str, r: pd.Series, p: pd.Series) -> str | None:
         if not math.isnan(f) and f > 1 + TIME_TIE:
             how = ("reaches the target while " + r["method"] + " never does (median)" if math.isinf(f)
                    else f"reaches the target {f:.2f}x faster than {r['method']}")
-            return (f"{bench}: {p['method']} {how} ({fmt_time(p['ttt_median'])} s vs "
-                    f"{fmt_time(r['ttt_median'])} s); {reg}.")
+            return (f"{bench}: {p['method']} {how} ({fmt_secs(p['ttt_median'])} vs "
+                    f"{fmt_secs(r['ttt_median'])}); {reg}.")
         if d > 0:
-            return (f"{bench}: {r['method']} is as fast or faster to the target ({fmt_time(r['ttt_median'])} s vs "
-                    f"{fmt_time(p['ttt_median'])} s) but ends worse: {reg}.")
+            return (f"{bench}: {r['method']} is as fast or faster to the target ({fmt_secs(r['ttt_median'])} vs "
+                    f"{fmt_secs(p['ttt_median'])}) but ends worse: {reg}.")
         return None
     if d > 0:
         return f"{bench} (no target): {reg}."
