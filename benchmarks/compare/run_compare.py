@@ -177,11 +177,12 @@ def run_one(spec: str, method: str, workers: int, seed: int, budget: float, char
 
 def plan(benchmarks: list[str], workers: list[int], seeds: list[int], methods: list[str], clocks: list[str],
          out: Path, budgets: dict[tuple[str, int], float],
-         skip_expensive: bool = True) -> list[tuple[str, str, int, int, bool]]:
+         skip_expensive: bool = True, include_done: bool = False) -> list[tuple[str, str, int, int, bool]]:
     """Runs not yet on disk with this budget, seeds outermost: an interrupted suite leaves whole
     seeds behind it, and rerunning the command continues where it stopped. A run on disk with
     another budget (an older calibration, an explicit --budget) is redone, never mixed in.
-    ``skip_expensive`` leaves out the runs in ``SKIP``."""
+    ``skip_expensive`` leaves out the runs in ``SKIP``; ``include_done`` lists every run of the
+    selection, done or not (what a reproduction from scratch would run)."""
     todo = []
     for seed in seeds:
         for w in workers:
@@ -192,13 +193,13 @@ def plan(benchmarks: list[str], workers: list[int], seeds: list[int], methods: l
                         if skip_expensive and skipped(method, clock, w):
                             continue
                         done = out / spec.replace(":", "-") / f"{stem(method, w, seed, charged)}.json"
-                        if done.exists() and abs(json.loads(done.read_text())["budget"] - budgets[spec, w]) < 1e-6:
+                        if not include_done and done.exists() and abs(json.loads(done.read_text())["budget"] - budgets[spec, w]) < 1e-6:
                             continue
                         todo.append((spec, method, w, seed, charged))
     return todo
 
 
-def estimate(todo: list[tuple[str, str, int, int, bool]], out: Path) -> str:
+def estimate(todo: list[tuple[str, str, int, int, bool]], out: Path, label: str = "estimate") -> str:
     """How long the runs still to do would take here, from the wall times of runs on disk.
 
     A run is estimated by the median wall time of finished runs of the same (benchmark, method,
@@ -225,7 +226,7 @@ def estimate(todo: list[tuple[str, str, int, int, bool]], out: Path) -> str:
             total += statistics.median(ws)
         else:
             unknown += 1
-    return (f"estimate: {known} runs with a measured equivalent take ~{total / 3600:.1f} h of one core"
+    return (f"{label}: {known} runs with a measured equivalent take ~{total / 3600:.1f} h of one core"
             + (f"; {unknown} runs have none measured yet" if unknown else ""))
 
 
@@ -298,6 +299,9 @@ def main(argv: list[str] | None = None) -> None:
         for item in todo:
             print(*item)
         print(estimate(todo, args.out), file=sys.stderr)
+        whole = plan(**pick, out=args.out, budgets=budgets, skip_expensive=not args.include_expensive,
+                     include_done=True)
+        print(estimate(whole, args.out, label="from scratch (the whole selection)"), file=sys.stderr)
         return
     t0 = time.perf_counter()
     jobs = [(spec, m, w, seed, budgets[spec, w], charged, str(args.out)) for spec, m, w, seed, charged in todo]
