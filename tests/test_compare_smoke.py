@@ -161,24 +161,32 @@ def test_the_plan_skips_finished_runs_and_redoes_runs_with_another_budget(tmp_pa
 def test_the_estimate_prices_runs_left_and_the_whole_suite_from_wall_times_on_disk(tmp_path: Path) -> None:
     import run_compare
 
-    budgets = {("branin", 4): 100.0, ("hartmann6", 4): 100.0}
-    args = dict(benchmarks=["branin", "hartmann6"], workers=[4], seeds=[0, 1], methods=["rung-gp"],
+    def done(spec: str, seed: int, workers: int, wall: float) -> None:
+        (tmp_path / spec).mkdir(exist_ok=True)
+        (tmp_path / spec / f"rung-gp_w{workers}_s{seed}.json").write_text(json.dumps(
+            {"budget": 100.0, "method": "rung-gp", "workers": workers, "charged": False, "wall_seconds": wall}))
+
+    budgets = {(b, w): 100.0 for b in ("branin", "hartmann6") for w in (4, 32)}
+    args = dict(benchmarks=["branin", "hartmann6"], workers=[32], seeds=[0, 1], methods=["rung-gp"],
                 clocks=["simulated"], out=tmp_path, budgets=budgets)
-    (tmp_path / "branin").mkdir()
-    for seed, wall in ((0, 10.0), (1, 30.0)):
-        (tmp_path / "branin" / f"rung-gp_w4_s{seed}.json").write_text(json.dumps(
-            {"budget": 100.0, "method": "rung-gp", "workers": 4, "charged": False, "wall_seconds": wall}))
+    done("branin", 0, 32, 1000.0)
+    done("branin", 1, 32, 2600.0)
     todo = run_compare.plan(**args)
     whole = run_compare.plan(**args, include_done=True)
-    assert len(todo) == 2 and len(whole) == 4  # the two hartmann6 runs are left; the suite has four
-    # hartmann6 has no run of its own, so it is priced by rung-gp's median on any benchmark (20 s)
-    assert run_compare.estimate(todo, tmp_path) == "estimate: 2 runs with a measured equivalent take ~0.0 h of one core"
-    (tmp_path / "branin" / "rung-gp_w4_s1.json").write_text(json.dumps(
-        {"budget": 100.0, "method": "rung-gp", "workers": 4, "charged": False, "wall_seconds": 3590.0}))
-    assert run_compare.estimate(whole, tmp_path, label="all") == "all: 4 runs with a measured equivalent take ~2.0 h of one core"
+    assert len(todo) == 2 and len(whole) == 4  # the two hartmann6 runs are left; the selection has four
+    # hartmann6 at 32 workers was never run: priced by rung-gp's median there on any benchmark (1800 s)
+    assert run_compare.estimate(todo, tmp_path) == "estimate: 2 runs take ~1.0 h of one core"
+    assert run_compare.estimate(whole, tmp_path, label="all") == "all: 4 runs take ~2.0 h of one core"
+    # ... and, once hartmann6 has run at 4 workers, also by that scaled by branin's growth 4 -> 32
+    # workers (10x): 2 x 10 x 900 s = 5 h; the line gives both prices as a range
+    done("hartmann6", 0, 4, 900.0)
+    done("branin", 0, 4, 180.0)
+    assert run_compare.estimate(todo, tmp_path) == (
+        "estimate: 2 runs take ~1-5 h of one core (2 of them of a kind not run yet, priced from other "
+        "benchmarks or worker counts)")
     unpriced = [("branin", "rung-tpe", 4, 0, False)]
-    assert run_compare.estimate(unpriced, tmp_path).endswith("0 runs with a measured equivalent take ~0.0 h of one core"
-                                                           "; 1 runs have none measured yet")
+    assert run_compare.estimate(unpriced, tmp_path) == (
+        "estimate: 0 runs take ~0.0 h of one core; 1 run has nothing like it measured yet")
 
 
 def test_run_compare_writes_runs_and_the_report(tmp_path: Path) -> None:

@@ -202,32 +202,64 @@ def plan(benchmarks: list[str], workers: list[int], seeds: list[int], methods: l
 def estimate(todo: list[tuple[str, str, int, int, bool]], out: Path, label: str = "estimate") -> str:
     """How long the runs still to do would take here, from the wall times of runs on disk.
 
-    A run is estimated by the median wall time of finished runs of the same (benchmark, method,
-    workers, clock), else of the same (method, workers, clock) on any benchmark; runs with
-    neither are counted apart, so the figure says what it does not know.
+    A run is priced by the median wall time of finished runs of the same (benchmark, method,
+    workers, clock). A run of a kind never made yet is priced two ways, and the line gives both
+    as a range, since neither is reliable alone: (a) the median of the same (method, workers,
+    clock) on the other benchmarks, which under-prices LCBench when only the synthetic benchmarks
+    have run there (rung's TPE and Optuna cost more per decision on its larger space); (b) the
+    same benchmark's median at the nearest other worker count, scaled by the median ratio between
+    the two worker counts on the benchmarks that have both, which over-prices methods whose
+    decisions do not grow with the history (rung's GP caps its data; MOBSTER's decision time
+    bounds its decisions in the charged clock). Runs with neither are counted apart, so the
+    figure says what it does not know.
     """
     import statistics
 
-    walls: dict[tuple, list[float]] = {}
+    walls: dict[tuple[str, str, int, bool], list[float]] = {}
     for path in out.glob("*/*.json"):
         try:
             r = json.loads(path.read_text())
-            spec = path.parent.name
-            key = (r["method"], int(r["workers"]), bool(r["charged"]))
-            walls.setdefault((spec,) + key, []).append(float(r["wall_seconds"]))
+            key = (path.parent.name, r["method"], int(r["workers"]), bool(r["charged"]))
             walls.setdefault(key, []).append(float(r["wall_seconds"]))
-        except (KeyError, ValueError, json.JSONDecodeError):
+        except (KeyError, ValueError, TypeError, json.JSONDecodeError):
             continue
-    known, unknown, total = 0, 0, 0.0
+    med = {k: statistics.median(v) for k, v in walls.items()}
+
+    def scaled(spec: str, method: str, w: int, charged: bool, here: set[str]) -> float | None:
+        others = sorted({ww for b, m, ww, c in med if b == spec and (m, c) == (method, charged) and ww != w},
+                        key=lambda ww: abs(math.log(ww / w)))
+        for ref in others:
+            both = [b for b in here if (b, method, ref, charged) in med]
+            if both:
+                growth = statistics.median(med[b, method, w, charged] / med[b, method, ref, charged] for b in both)
+                return med[spec, method, ref, charged] * growth
+        return None
+
+    exact, unknown, low, high = 0, 0, 0.0, 0.0
     for spec, method, w, _, charged in todo:
-        ws = walls.get((spec.replace(":", "-"), method, w, charged)) or walls.get((method, w, charged))
-        if ws:
-            known += 1
-            total += statistics.median(ws)
-        else:
+        spec = spec.replace(":", "-")
+        if (spec, method, w, charged) in med:
+            exact += 1
+            low += med[spec, method, w, charged]
+            high += med[spec, method, w, charged]
+            continue
+        here = {b for b, m, ww, c in med if (m, ww, c) == (method, w, charged)}
+        prices = [p for p in (statistics.median(med[b, method, w, charged] for b in here) if here else None,
+                              scaled(spec, method, w, charged, here)) if p is not None]
+        if not prices:
             unknown += 1
-    return (f"{label}: {known} runs with a measured equivalent take ~{total / 3600:.1f} h of one core"
-            + (f"; {unknown} runs have none measured yet" if unknown else ""))
+            continue
+        low += min(prices)
+        high += max(prices)
+    priced = len(todo) - unknown
+    if round(low / 3600, 1) == round(high / 3600, 1):
+        line = f"{label}: {priced} runs take ~{low / 3600:.1f} h of one core"
+    else:
+        line = (f"{label}: {priced} runs take ~{low / 3600:.0f}-{high / 3600:.0f} h of one core "
+                f"({priced - exact} of them of a kind not run yet, priced from other benchmarks or worker counts)")
+    if unknown:
+        line += f"; {unknown} {'runs have nothing like them' if unknown > 1 else 'run has nothing like it'} measured yet"
+    return line
 
 
 def _run_job(job: tuple) -> str:
