@@ -148,6 +148,33 @@ def test_tpe_tells_the_highest_rung_each_trial_reached():
     assert top.state == TrialState.COMPLETE and top.value == 0.3
 
 
+def test_tpe_proposals_are_those_of_deep_copied_trial_records(monkeypatch):
+    """The rebuilt study shares the searcher's trial records instead of deep-copying them (the
+    copies were most of a suggestion's cost at 256 workers): not one proposal may change, with
+    complete, pruned and running (constant liar) trials in the study."""
+    from orchestrator.searchers import tpe
+
+    space = Space.from_dict(JOINT)
+
+    def proposals() -> list[dict]:
+        s = make("tpe", space)
+        out = []
+        for i in range(40):
+            running = [Pending(t, s.configs[t], 27) for t in range(max(0, i - 6), i) if t % 5 == 4 or t % 2]
+            config = s.suggest(running, np.random.default_rng([0, i]))
+            out.append(config)
+            s.register(i, config)
+            if i % 5 != 4:  # every fifth trial stays without a result: a RUNNING record
+                for r in LEVELS[: 1 + i % 4]:  # some reach the top rung (COMPLETE), the rest PRUNED
+                    s.observe(i, config, r, objective(config, r))
+        return out
+
+    shared = proposals()
+    monkeypatch.delattr(tpe._SharedTrial, "__deepcopy__")  # Optuna's storage deep-copies again
+    assert proposals() == shared
+    assert len({space.key(c) for c in shared}) == 40
+
+
 @pytest.mark.parametrize("options", [{"kernel": "rbf"}, {"data": "some"}, {"initial_random": 0}, {"fantasize": "yes"},
                                      {"refit_growth": -0.1}, {"refit_growth": "fast"}, {"refit_growth": True}])
 def test_gp_rejects_bad_options(options):
