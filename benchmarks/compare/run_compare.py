@@ -206,7 +206,8 @@ def estimate(todo: list[tuple[str, str, int, int, bool]], out: Path, label: str 
     workers, clock). A run of a kind never made yet is priced two ways, and the line gives both
     as a range, since neither is reliable alone: (a) the median of the same (method, workers,
     clock) on the other benchmarks, which under-prices LCBench when only the synthetic benchmarks
-    have run there (rung's TPE and Optuna cost more per decision on its larger space); (b) the
+    have run there (at 32 workers rung's TPE and Optuna runs take several times longer on LCBench
+    than on hartmann6 and branin); (b) the
     same benchmark's median at the nearest other worker count, scaled by the median ratio between
     the two worker counts on the benchmarks that have both, which over-prices methods whose
     decisions do not grow with the history (rung's GP caps its data; MOBSTER's decision time
