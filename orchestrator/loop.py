@@ -102,6 +102,12 @@ class SearchLoop:
             elif kind == "searcher_state":
                 import_state(searcher, d["state"])
             elif kind == "promoted":
+                if sched.trials[trial].state == "pausing":
+                    # An earlier resume found this trial at its rung with its checkpoint saved and
+                    # paused it without a segment_ended event (see the end of this method); the
+                    # promotion it then journaled proves the segment had ended.
+                    self._end_segment(trial)
+                    sched.on_segment_end(trial)
                 sched.promote(trial)
                 self.decisions = max(self.decisions, d["decision"] + 1)
             elif kind == "segment_started":
