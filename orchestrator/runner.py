@@ -66,7 +66,15 @@ def start(exp: Experiment, directory: Path | None = None,
         raise BadInput(f"{directory}: already holds a search; continue it with: rung resume {directory}")
     trainable = exp.load_trainable()  # fail on a bad trainable before creating anything
     executor = make_executor(exp, directory, trainable=trainable)
-    meta = {
+    journal = Journal.create(directory, journal_meta(exp, trainable))
+    _drive(SearchLoop(exp, journal, executor, on_progress), journal, directory, "run")
+    return directory
+
+
+def journal_meta(exp: Experiment, trainable: object) -> dict:
+    """What a new journal records about its search, so that `rung resume` and `rung status` need
+    nothing but the run directory: the spec as given, where it came from, and the space's identity."""
+    return {
         "spec": exp.spec,
         "source": exp.source,
         "base_dir": str(exp.base_dir),
@@ -74,9 +82,6 @@ def start(exp: Experiment, directory: Path | None = None,
         "space_fingerprint": exp.space.fingerprint(),
         "regret": regret_reference(exp, trainable),
     }
-    journal = Journal.create(directory, meta)
-    _drive(SearchLoop(exp, journal, executor, on_progress), journal, directory, "run")
-    return directory
 
 
 def regret_reference(exp: Experiment, trainable: object) -> dict[str, float] | None:

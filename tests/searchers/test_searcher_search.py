@@ -9,13 +9,8 @@ from orchestrator.cli import main
 from orchestrator.experiment import load_experiment
 from orchestrator.journal import Journal
 from orchestrator.loop import SearchLoop
-from orchestrator.executors.simulated import SimulatedExecutor
+from orchestrator.runner import journal_meta, make_executor
 from orchestrator.summary import summarize
-
-
-
-def simulator(exp, start_time: float = 0.0) -> SimulatedExecutor:
-    return SimulatedExecutor(exp.load_trainable(), exp.workers, start_time=start_time, levels=exp.ladder.levels)
 
 
 FAST_GP = {"type": "gp", "candidates": 100, "local_neighbours": 8, "fantasy_samples": 8}
@@ -35,16 +30,14 @@ def test_resume_rebuilds_the_gp_data_from_the_journal(write_experiment, tmp_path
     cfg = write_experiment({"searcher": FAST_GP, "stop": {"trials": 25}})
     exp = load_experiment(cfg)
     directory = tmp_path / "run"
-    journal = Journal.create(directory, {"spec": exp.spec, "source": exp.source, "base_dir": str(exp.base_dir),
-                                         "space_names": exp.space.names,
-                                         "space_fingerprint": exp.space.fingerprint(), "regret": None})
-    live = SearchLoop(exp, journal, simulator(exp))
+    journal = Journal.create(directory, journal_meta(exp, exp.load_trainable()))
+    live = SearchLoop(exp, journal, make_executor(exp, directory))
     live.run()
     journal.close()
     assert live.searcher.fitter.fits >= 1  # the model was used, not only the random warm-up
 
     with Journal.open(directory) as again:
-        replayed = SearchLoop(exp, again, simulator(exp, again.last_time()))
+        replayed = SearchLoop(exp, again, make_executor(exp, directory, again.last_time()))
         replayed.replay()
     assert replayed.searcher.dataset() == live.searcher.dataset()
     assert replayed.searcher.configs == live.searcher.configs
@@ -64,11 +57,9 @@ def test_a_gp_search_resumed_with_the_cli_continues_to_its_stop(write_experiment
     cfg = write_experiment({"searcher": FAST_GP, "stop": {"trials": 30}})
     directory = tmp_path / "run"
     exp = load_experiment(cfg)
-    journal = Journal.create(directory, {"spec": exp.spec, "source": exp.source, "base_dir": str(exp.base_dir),
-                                         "space_names": exp.space.names,
-                                         "space_fingerprint": exp.space.fingerprint(), "regret": None})
+    journal = Journal.create(directory, journal_meta(exp, exp.load_trainable()))
     early = load_experiment(cfg, {"stop": {"trials": 12}})
-    SearchLoop(early, journal, simulator(early)).run()  # ends like an interrupted run: no run_ended
+    SearchLoop(early, journal, make_executor(early, directory)).run()  # ends like an interrupted run: no run_ended
     journal.close()
     assert main(["resume", str(directory), "--quiet"]) == 0
     status = summarize(directory)
