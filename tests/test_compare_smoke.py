@@ -175,18 +175,20 @@ def test_the_estimate_prices_runs_left_and_the_whole_suite_from_wall_times_on_di
     whole = run_compare.plan(**args, include_done=True)
     assert len(todo) == 2 and len(whole) == 4  # the two hartmann6 runs are left; the selection has four
     # hartmann6 at 32 workers was never run: priced by rung-gp's median there on any benchmark (1800 s)
-    assert run_compare.estimate(todo, tmp_path) == "estimate: 2 runs take ~1.0 h of one core"
-    assert run_compare.estimate(whole, tmp_path, label="all") == "all: 4 runs take ~2.0 h of one core"
+    priced = " (2 of them of a kind not run yet, priced from other benchmarks or worker counts)"
+    assert run_compare.estimate(todo, tmp_path) == "estimate: 2 runs take ~1.0 h of one core" + priced
+    assert run_compare.estimate(whole, tmp_path, label="all") == "all: 4 runs take ~2.0 h of one core" + priced
     # ... and, once hartmann6 has run at 4 workers, also by that scaled by branin's growth 4 -> 32
     # workers (10x): 2 x 10 x 900 s = 5 h; the line gives both prices as a range
     done("hartmann6", 0, 4, 900.0)
     done("branin", 0, 4, 180.0)
-    assert run_compare.estimate(todo, tmp_path) == (
-        "estimate: 2 runs take ~1-5 h of one core (2 of them of a kind not run yet, priced from other "
-        "benchmarks or worker counts)")
+    assert run_compare.estimate(todo, tmp_path) == "estimate: 2 runs take ~1-5 h of one core" + priced
     unpriced = [("branin", "rung-tpe", 4, 0, False)]
     assert run_compare.estimate(unpriced, tmp_path) == (
-        "estimate: 0 runs take ~0.0 h of one core; 1 run has nothing like it measured yet")
+        "estimate: 0 runs take ~0 min of one core; 1 run has nothing like it measured yet")
+    # a handful of runs is given in minutes, not as "~0-0 h"
+    assert run_compare.estimate([("branin", "rung-gp", 32, 0, False)], tmp_path) == (
+        "estimate: 1 run takes ~30 min of one core")
 
 
 def test_run_compare_writes_runs_and_the_report(tmp_path: Path) -> None:

@@ -253,11 +253,16 @@ def estimate(todo: list[tuple[str, str, int, int, bool]], out: Path, label: str 
         low += min(prices)
         high += max(prices)
     priced = len(todo) - unknown
-    if round(low / 3600, 1) == round(high / 3600, 1):
-        line = f"{label}: {priced} runs take ~{low / 3600:.1f} h of one core"
+    runs = f"{priced} run takes" if priced == 1 else f"{priced} runs take"
+    if high < 3600:  # a few runs: "~0-0 h" would say nothing
+        span = f"{low / 60:.0f}" if round(low / 60) == round(high / 60) else f"{low / 60:.0f}-{high / 60:.0f}"
+        line = f"{label}: {runs} ~{span} min of one core"
+    elif round(low / 3600, 1) == round(high / 3600, 1):
+        line = f"{label}: {runs} ~{low / 3600:.1f} h of one core"
     else:
-        line = (f"{label}: {priced} runs take ~{low / 3600:.0f}-{high / 3600:.0f} h of one core "
-                f"({priced - exact} of them of a kind not run yet, priced from other benchmarks or worker counts)")
+        line = f"{label}: {runs} ~{low / 3600:.0f}-{high / 3600:.0f} h of one core"
+    if exact < priced:
+        line += f" ({priced - exact} of them of a kind not run yet, priced from other benchmarks or worker counts)"
     if unknown:
         line += f"; {unknown} {'runs have nothing like them' if unknown > 1 else 'run has nothing like it'} measured yet"
     return line
