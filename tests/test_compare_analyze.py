@@ -28,7 +28,7 @@ GRID = 51
 
 def write_run(root: Path, bench: str, method: str, workers: int, seed: int, records: list[tuple[float, float]],
               charged: bool = False, ended: str = "budget", end_time: float = BUDGET, ask_ms: float = 0.1,
-              pre: list[float] = ()) -> None:
+              pre: list[float] = (), machine: str | None = None) -> None:
     """One run's CSV + JSON as run_compare.write_csv writes them.
 
     ``records``: (time, regret_max) of results at the maximum resource; ``pre``: times of earlier
@@ -50,6 +50,8 @@ def write_run(root: Path, bench: str, method: str, workers: int, seed: int, reco
                "final_regret_max": finals[-1] if finals else None,
                "final_regret_any": finals[-1] / 2 if finals else None, "wall_seconds": 0.1, "asks": len(rows),
                "ask_ms_mean": ask_ms, "tell_ms_mean": ask_ms / 2, "method_info": {"method": method}}
+    if machine is not None:
+        summary["machine"] = machine
     (out / f"{stem}.json").write_text(json.dumps(summary, indent=1))
 
 
@@ -227,3 +229,20 @@ def test_methods_are_compared_on_the_seeds_they_all_have(tmp_path: Path) -> None
     assert row(an, "bench-c", BASE)["target"] == pytest.approx(0.2)
     assert an.unbalanced == {("bench-c", 2, "simulated"): 1}
     assert "1 run(s) on bench-c" in analyze.report_markdown(an)
+
+
+def test_machines_are_counted_and_a_charged_seed_split_across_machines_is_flagged(tmp_path: Path) -> None:
+    # Charged clock: seed 0 all on CPU A; seed 1's baseline on CPU A but rung-gp on CPU B (its
+    # decision time was charged at another speed). Pure clock: CPUs may differ, results do not.
+    for s in range(2):
+        write_run(tmp_path, "bench-d", BASE, 2, s, [(50, 0.2)], charged=True, machine="CPU A")
+        write_run(tmp_path, "bench-d", "rung-gp", 2, s, [(40, 0.2)], charged=True, machine="CPU A" if s == 0 else "CPU B")
+        write_run(tmp_path, "bench-d", BASE, 2, s, [(50, 0.2)], machine="CPU A")
+        write_run(tmp_path, "bench-d", "rung-gp", 2, s, [(40, 0.2)], machine=None if s == 0 else "CPU B")
+    an = analyze.analyze(analyze.load_runs(tmp_path), baseline=BASE, n_boot=N_BOOT, seed=0, grid_points=GRID)
+    assert an.machines[2, "charged"] == {"CPU A": 3, "CPU B": 1}
+    assert an.machines[2, "simulated"] == {"CPU A": 2, "CPU B": 1, analyze.NOT_RECORDED: 1}
+    assert an.mixed == {("bench-d", 2, "charged"): {1: ["CPU A", "CPU B"]}}  # the pure clock is never flagged
+    report = analyze.report_markdown(an)
+    assert "3 run(s) on CPU A; 1 run(s) on CPU B." in report and "1 run(s) whose machine was not recorded" in report
+    assert report.count("Mixed machines within a seed") == 1 and "bench-d seed 1 (CPU A / CPU B)" in report

@@ -200,6 +200,27 @@ def test_run_compare_writes_runs_and_the_report(tmp_path: Path) -> None:
         "rung-random-asha_w4_s0.json", "rung-tpe_w4_s0.json"]
     report = (tmp_path / "summary" / "report.md").read_text()
     assert "rung-tpe" in report and "4 workers" in report
+    made_on = json.loads((tmp_path / "branin" / "rung-tpe_w4_s0.json").read_text())["machine"]
+    assert made_on == run_compare.machine() and "cores" in made_on and "Python" in made_on
+    assert f"2 run(s) on {made_on}" in report
+
+
+def test_continuing_a_charged_seed_made_on_another_machine_warns(tmp_path: Path) -> None:
+    import run_compare
+
+    here = run_compare.machine()
+    (tmp_path / "branin").mkdir()
+    for name, made_on in [("rung-gp_w4_s0_charged", "Slow CPU, 2 cores"), ("rung-tpe_w4_s1_charged", here),
+                          ("rung-gp_w4_s2_charged", None), ("rung-gp_w4_s3", "Slow CPU, 2 cores")]:
+        meta = {"budget": 100.0} | ({"machine": made_on} if made_on else {})
+        (tmp_path / "branin" / f"{name}.json").write_text(json.dumps(meta))
+    todo = [("branin", "rung-tpe", 4, seed, True) for seed in (0, 1, 2)] + [("branin", "rung-tpe", 4, 3, False)]
+    lines = run_compare.machine_warnings(todo, tmp_path, here)
+    # seed 0: another CPU; seed 1: this one (fine); seed 2: made before machines were recorded;
+    # seed 3 is the pure clock, whose results do not depend on the CPU
+    assert len(lines) == 2
+    assert "branin w=4 seed=0 charged" in lines[0] and "Slow CPU, 2 cores" in lines[0]
+    assert "branin w=4 seed=2 charged" in lines[1] and "a machine not recorded" in lines[1]
 
 
 # ----------------------------------------------------------------------------- DEHB and SMAC

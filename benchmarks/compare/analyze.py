@@ -45,6 +45,9 @@ Definitions (also written at the top of report.md):
   time-to-target rank, then average final-regret rank. Without any target: best average
   final-regret rank.
 * rung's methods are those named ``rung-*``; all others are peers.
+* machines: the ``machine`` each run's JSON records (run_compare.machine(); "not recorded" for
+  older runs). Counted per (workers, clock); in the charged clock, where decision time is part of
+  the result, a seed whose methods ran on different machines is flagged in the report.
 """
 from __future__ import annotations
 
@@ -73,6 +76,7 @@ RUNG_PREFIX = "rung-"
 BEFORE_FIRST = 1.0  # regret before a run has any value (nothing to deploy yet)
 CLOCKS = ("simulated", "charged")
 LEVEL = 0.95
+NOT_RECORDED = "not recorded"
 STEM = re.compile(r"^(?P<method>.+)_w(?P<workers>\d+)_s(?P<seed>-?\d+)(?P<charged>_charged)?$")
 
 
@@ -96,6 +100,7 @@ class Run:
     tell_ms: float
     times: np.ndarray
     regret: np.ndarray
+    machine: str = NOT_RECORDED  # run_compare.machine(); runs made before it was recorded lack it
 
 
 def load_runs(results: Path, regret: str = "max", skip: Path | None = None) -> list[Run]:
@@ -137,7 +142,8 @@ def load_runs(results: Path, regret: str = "max", skip: Path | None = None) -> l
             clock="charged" if charged else "simulated", budget=float(budget),
             ended=str(meta.get("ended", "")), end_time=float(meta.get("end_time", budget) or 0.0),
             trials=int(meta.get("trials", 0) or 0), ask_ms=float(meta.get("ask_ms_mean", math.nan)),
-            tell_ms=float(meta.get("tell_ms_mean", math.nan)), times=times, regret=values))
+            tell_ms=float(meta.get("tell_ms_mean", math.nan)), times=times, regret=values,
+            machine=str(meta.get("machine") or NOT_RECORDED)))
     return runs
 
 
@@ -308,6 +314,10 @@ class Analysis:
     targets: dict = field(default_factory=dict)  # (benchmark, workers, clock) -> target or nan
     # (benchmark, workers, clock) -> runs left out because not every method has their seed yet
     unbalanced: dict = field(default_factory=dict)
+    # (workers, clock) -> {machine: runs counted}; the CPU sets the ask times, and in the charged clock the results
+    machines: dict = field(default_factory=dict)
+    # (benchmark, workers, clock) -> {seed: machines}: charged-clock seeds whose methods ran on different machines
+    mixed: dict = field(default_factory=dict)
     baseline: str = BASELINE
     regret: str = "max"
     n_boot: int = 1000
@@ -341,6 +351,15 @@ def analyze(runs: Sequence[Run], baseline: str = BASELINE, n_boot: int = 1000, s
             continue
         by_method = {m: sorted((r for r in rs if r.seed in common), key=lambda r: r.seed)
                      for m, rs in groups[gkey].items()}
+        counted = out.machines.setdefault((workers, clock), {})
+        per_seed: dict[int, set[str]] = {}
+        for r in (r for rs in by_method.values() for r in rs):
+            counted[r.machine] = counted.get(r.machine, 0) + 1
+            per_seed.setdefault(r.seed, set()).add(r.machine)
+        if clock == "charged":  # decision time is part of the result: one seed's methods must share a CPU
+            mixed = {sd: sorted(ms) for sd, ms in per_seed.items() if len(ms) > 1}
+            if mixed:
+                out.mixed[gkey] = mixed
         budget = max(r.budget for rs in by_method.values() for r in rs)
         grid = np.linspace(0.0, budget, grid_points)
         out.grids[gkey] = grid
@@ -646,7 +665,9 @@ Factor = {baseline}'s median time / the method's (> 1 = faster; 0 = never reache
 median time on a benchmark (ties all count). Fastest = highest median factor over benchmarks. Ranks:
 1 = best, ties averaged, averaged over the benchmarks the method ran on. rung-* are rung's methods,
 the others peers. ask/tell ms = real milliseconds per decision (mean over runs of each run's mean).
-Within a benchmark/workers/clock, every method is compared on the seeds all of them have."""
+Within a benchmark/workers/clock, every method is compared on the seeds all of them have. Machines =
+the CPU each run recorded ("not recorded" for runs made before runs recorded it); in the charged clock
+a seed whose methods ran on different machines is flagged."""
 
 
 def _left_out_lines(workers: int, clock: str) -> list[str]:
@@ -667,6 +688,23 @@ def _unbalanced_lines(an: Analysis, workers: int, clock: str) -> list[str]:
     return ["- Not counted yet (their seed is not finished for every method of the benchmark, and every "
             "method is compared on the same seeds): " + ", ".join(f"{n} run(s) on {b}" for b, n in sorted(held.items()))
             + "."]
+
+
+def _machine_lines(an: Analysis, workers: int, clock: str) -> list[str]:
+    """Which machines made the runs counted here, and any charged-clock seed split across machines."""
+    counted = an.machines.get((workers, clock), {})
+    if not counted:
+        return []
+    depends = ", and in the charged clock so do the results" if clock == "charged" else "; pure-clock results do not"
+    made = [f"{n} run(s) whose machine was not recorded (made before runs recorded it)" if m == NOT_RECORDED
+            else f"{n} run(s) on {m}" for m, n in sorted(counted.items(), key=lambda kv: -kv[1])]
+    lines = [f"- Machines (ask ms depends on the CPU{depends}): " + "; ".join(made) + "."]
+    mixed = [f"{b} seed {sd} ({' / '.join(ms)})" for (b, w, c), sds in sorted(an.mixed.items())
+             if w == workers and c == clock for sd, ms in sorted(sds.items())]
+    if mixed:
+        lines.append("- **Mixed machines within a seed** (its methods' decision times were charged on different "
+                     "CPUs, so their comparison is tilted; redo the seed on one machine): " + ", ".join(mixed) + ".")
+    return lines
 
 
 def report_markdown(an: Analysis) -> str:
@@ -694,7 +732,8 @@ def report_markdown(an: Analysis) -> str:
             out.append(f"| {r['method']} | {fmt(r['avg_rank_final'])} | {fmt(r['avg_rank_time'])} | {first} | "
                        f"{fmt_factor(r['median_factor'])} | {fmt(r['final_iqm_median'])} | "
                        f"{fmt(r['ask_ms_mean'])} | {fmt(r['tell_ms_mean'])} |")
-        out += ["", *answer_lines(an, w, c), *_left_out_lines(w, c), *_unbalanced_lines(an, w, c), ""]
+        out += ["", *answer_lines(an, w, c), *_left_out_lines(w, c), *_unbalanced_lines(an, w, c),
+                *_machine_lines(an, w, c), ""]
         out += ["| benchmark | method | seeds (idle) | target | final regret median | final regret IQM [95% CI] "
                 "| time to target median (s) | reached | factor [95% CI] | ask ms mean/median | tell ms mean/median |",
                 "|---|---|---|---|---|---|---|---|---|---|---|"]

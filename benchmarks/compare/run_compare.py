@@ -23,6 +23,8 @@ import argparse
 import csv
 import json
 import math
+import os
+import platform
 import sys
 import time
 from pathlib import Path
@@ -50,6 +52,25 @@ def improvements(records: list[Record]) -> list[Record]:
     return kept
 
 
+def machine() -> str:
+    """The CPU model, core count, OS and Python making a run, as one line.
+
+    Why: in the charged clock a method's real decision time is added to the simulated clock, so
+    a run's result depends on the CPU that made it: a slower one charges every decision more.
+    Each run records it, and ``machine_warnings`` and analyze.py flag a comparison whose methods
+    ran on different ones.
+    """
+    cpu = ""
+    try:
+        cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                    if line.startswith("model name")), "")
+    except OSError:  # not Linux
+        pass
+    cpu = cpu or platform.processor() or platform.machine() or "unknown CPU"
+    return (f"{cpu}, {os.cpu_count()} cores, {platform.system()} {platform.machine()}, "
+            f"Python {platform.python_version()}")
+
+
 def write_csv(result: RunResult, out_dir: Path) -> Path:
     """One CSV of the run's best-so-far steps (``improvements``) and a JSON summary beside it."""
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -69,7 +90,8 @@ def write_csv(result: RunResult, out_dir: Path) -> Path:
                "end_time": result.end_time, "final_regret_max": result.final_regret(),
                "final_regret_any": result.final_regret("regret_any"), "wall_seconds": result.wall_seconds,
                "asks": len(result.ask_seconds), "ask_ms_mean": _mean_ms(result.ask_seconds),
-               "tell_ms_mean": _mean_ms(result.tell_seconds), "method_info": result.method_info}
+               "tell_ms_mean": _mean_ms(result.tell_seconds), "machine": machine(),
+               "method_info": result.method_info}
     (out_dir / f"{name}.json").write_text(json.dumps(summary, indent=1))
     return path
 
@@ -197,6 +219,31 @@ def plan(benchmarks: list[str], workers: list[int], seeds: list[int], methods: l
                             continue
                         todo.append((spec, method, w, seed, charged))
     return todo
+
+
+def machine_warnings(todo: list[tuple[str, str, int, int, bool]], out: Path, here: str) -> list[str]:
+    """One line per charged-clock (benchmark, workers, seed) whose runs on disk come from another machine.
+
+    Why: methods are compared seed by seed, and in the charged clock their decision time is part
+    of the result, so finishing a half-done seed on a faster or slower CPU tilts the comparison.
+    Runs made before the machine was recorded count as another machine. Pure-clock runs do not
+    depend on the CPU (only their ask times do) and are not checked.
+    """
+    lines = []
+    for spec, w, seed in sorted({(spec, w, seed) for spec, _, w, seed, charged in todo if charged}):
+        others: set[str] = set()
+        for js in (out / spec.replace(":", "-")).glob(f"*_w{w}_s{seed}_charged.json"):
+            try:
+                made_on = json.loads(js.read_text()).get("machine") or "a machine not recorded"
+            except (OSError, json.JSONDecodeError):
+                continue
+            if made_on != here:
+                others.add(made_on)
+        if others:
+            lines.append(f"warning: {spec} w={w} seed={seed} charged: runs on disk were made on "
+                         f"{'; '.join(sorted(others))}, not this machine ({here}); decision time is charged to "
+                         "the clock, so their comparison would mix CPUs (move those runs away to redo the seed here)")
+    return lines
 
 
 def estimate(todo: list[tuple[str, str, int, int, bool]], out: Path, label: str = "estimate") -> str:
@@ -333,6 +380,8 @@ def main(argv: list[str] | None = None) -> None:
             if why and method in pick["methods"] and clock in pick["clocks"]:
                 print(f"left out: {why}", file=sys.stderr)
     print(f"{len(todo)} runs to do ({'suite ' + args.suite if args.suite else 'custom'}) -> {args.out}", file=sys.stderr)
+    for line in machine_warnings(todo, args.out, machine()):
+        print(line, file=sys.stderr)
     if args.dry_run:
         for item in todo:
             print(*item)
