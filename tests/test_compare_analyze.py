@@ -246,3 +246,29 @@ def test_machines_are_counted_and_a_charged_seed_split_across_machines_is_flagge
     report = analyze.report_markdown(an)
     assert "3 run(s) on CPU A; 1 run(s) on CPU B." in report and "1 run(s) whose machine was not recorded" in report
     assert report.count("Mixed machines within a seed") == 1 and "bench-d seed 1 (CPU A / CPU B)" in report
+
+
+def test_decision_time_by_machine_is_relative_to_the_machine_with_most_runs(tmp_path: Path) -> None:
+    # CPU A made seeds 0-2 of both methods, CPU B seed 3: its rung-gp asks took 2x A's median,
+    # its baseline asks 3x (median of A's 0.1, 0.1, 0.4 is 0.1). Pure clock, so no seed is flagged.
+    for s, (base_ms, gp_ms) in enumerate([(0.1, 4.0), (0.1, 5.0), (0.4, 6.0)]):
+        write_run(tmp_path, "bench-e", BASE, 2, s, [(50, 0.2)], ask_ms=base_ms, machine="CPU A")
+        write_run(tmp_path, "bench-e", "rung-gp", 2, s, [(40, 0.2)], ask_ms=gp_ms, machine="CPU A")
+    write_run(tmp_path, "bench-e", BASE, 2, 3, [(50, 0.2)], ask_ms=0.3, machine="CPU B")
+    write_run(tmp_path, "bench-e", "rung-gp", 2, 3, [(40, 0.2)], ask_ms=10.0, machine="CPU B")
+    an = analyze.analyze(analyze.load_runs(tmp_path), baseline=BASE, n_boot=N_BOOT, seed=0, grid_points=GRID)
+    ratios = an.ask_ratios[2, "simulated"]
+    assert ratios["reference"] == "CPU A"
+    b = ratios["machines"]["CPU B"]
+    assert b["runs"] == 2 and b["by_method"] == pytest.approx({BASE: 3.0, "rung-gp": 2.0})
+    assert b["median"] == pytest.approx(2.5)
+    report = analyze.report_markdown(an)
+    assert ("Decision time by machine (a run's mean ask ms over the median of CPU A for the same benchmark and "
+            "method): CPU B: 2.50x (median over 2 run(s); 2.00x-3.00x by method).") in report
+    assert an.mixed == {}
+
+
+def test_one_machine_gives_no_decision_time_ratio(tmp_path: Path) -> None:
+    make_results(tmp_path)
+    an = analyze.analyze(analyze.load_runs(tmp_path), baseline=BASE, n_boot=N_BOOT, seed=0, grid_points=GRID)
+    assert an.ask_ratios == {} and "- Decision time by machine" not in analyze.report_markdown(an)

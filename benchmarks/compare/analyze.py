@@ -47,7 +47,9 @@ Definitions (also written at the top of report.md):
 * rung's methods are those named ``rung-*``; all others are peers.
 * machines: the ``machine`` each run's JSON records (run_compare.machine(); "not recorded" for
   older runs). Counted per (workers, clock); in the charged clock, where decision time is part of
-  the result, a seed whose methods ran on different machines is flagged in the report.
+  the result, a seed whose methods ran on different machines is flagged in the report. Where a
+  (workers, clock) has runs from several machines, the report gives each machine's decision time
+  relative to the machine that made the most runs (ask_time_ratios), so mixed ask ms can be read.
 """
 from __future__ import annotations
 
@@ -318,6 +320,8 @@ class Analysis:
     machines: dict = field(default_factory=dict)
     # (benchmark, workers, clock) -> {seed: machines}: charged-clock seeds whose methods ran on different machines
     mixed: dict = field(default_factory=dict)
+    # (workers, clock) -> ask_time_ratios() of the runs counted there, where they come from several machines
+    ask_ratios: dict = field(default_factory=dict)
     baseline: str = BASELINE
     regret: str = "max"
     n_boot: int = 1000
@@ -339,6 +343,7 @@ def analyze(runs: Sequence[Run], baseline: str = BASELINE, n_boot: int = 1000, s
     curve_rows: list[pd.DataFrame] = []
     out = Analysis(pd.DataFrame(), pd.DataFrame(), pd.DataFrame(), baseline=baseline, regret=regret,
                    n_boot=n_boot, seed=seed)
+    cell_runs: dict[tuple[int, str], list[Run]] = {}
     for gkey in sorted(groups, key=lambda k: (k[1], CLOCKS.index(k[2]) if k[2] in CLOCKS else 9, k[0])):
         bench, workers, clock = gkey
         # Every method is compared on the same seeds: a suite stopped part-way leaves some
@@ -355,6 +360,7 @@ def analyze(runs: Sequence[Run], baseline: str = BASELINE, n_boot: int = 1000, s
         per_seed: dict[int, set[str]] = {}
         for r in (r for rs in by_method.values() for r in rs):
             counted[r.machine] = counted.get(r.machine, 0) + 1
+            cell_runs.setdefault((workers, clock), []).append(r)
             per_seed.setdefault(r.seed, set()).add(r.machine)
         if clock == "charged":  # decision time is part of the result: one seed's methods must share a CPU
             mixed = {sd: sorted(ms) for sd, ms in per_seed.items() if len(ms) > 1}
@@ -414,7 +420,46 @@ def analyze(runs: Sequence[Run], baseline: str = BASELINE, n_boot: int = 1000, s
     out.curves = pd.concat(curve_rows, ignore_index=True) if curve_rows else pd.DataFrame(
         columns=["benchmark", "workers", "clock", "method", "time", "iqm", "median", "lo", "hi"])
     out.ranks = average_ranks(summary, baseline)
+    for cell, rs in cell_runs.items():
+        ratios = ask_time_ratios(rs)
+        if ratios is not None:
+            out.ask_ratios[cell] = ratios
     return out
+
+
+def ask_time_ratios(runs: Sequence[Run]) -> dict | None:
+    """How long each machine's decisions took, relative to the machine that made the most runs.
+
+    Why: ask ms depend on the CPU, so a table whose runs come from several machines mixes speeds,
+    and a reader needs to know by how much. Each run on another machine is paired with the
+    reference machine's runs of the same benchmark, workers, clock and method: its ratio is its
+    mean ask time over the median of theirs. Returns None when the runs come from one machine,
+    else ``{"reference": machine, "machines": {machine: {"median": x, "runs": n,
+    "by_method": {method: median ratio}}}}`` (a machine with no run to pair has no entry).
+    """
+    counts: dict[str, int] = {}
+    for r in runs:
+        counts[r.machine] = counts.get(r.machine, 0) + 1
+    if len(counts) < 2:
+        return None
+    reference = min(counts, key=lambda m: (-counts[m], m))
+    ref_asks: dict[tuple, list[float]] = {}
+    for r in runs:
+        if r.machine == reference and math.isfinite(r.ask_ms):
+            ref_asks.setdefault((r.benchmark, r.workers, r.clock, r.method), []).append(r.ask_ms)
+    per_machine: dict[str, dict[str, list[float]]] = {}
+    for r in runs:
+        ref = ref_asks.get((r.benchmark, r.workers, r.clock, r.method))
+        if r.machine == reference or not ref or not math.isfinite(r.ask_ms):
+            continue
+        base = float(np.median(ref))
+        if base > 0:
+            per_machine.setdefault(r.machine, {}).setdefault(r.method, []).append(r.ask_ms / base)
+    machines = {m: {"median": float(np.median([x for xs in by.values() for x in xs])),
+                    "runs": sum(len(xs) for xs in by.values()),
+                    "by_method": {meth: float(np.median(xs)) for meth, xs in sorted(by.items())}}
+                for m, by in sorted(per_machine.items())}
+    return {"reference": reference, "machines": machines}
 
 
 def _nanmean(a: np.ndarray) -> float:
@@ -667,7 +712,9 @@ median time on a benchmark (ties all count). Fastest = highest median factor ove
 the others peers. ask/tell ms = real milliseconds per decision (mean over runs of each run's mean).
 Within a benchmark/workers/clock, every method is compared on the seeds all of them have. Machines =
 the CPU each run recorded ("not recorded" for runs made before runs recorded it); in the charged clock
-a seed whose methods ran on different machines is flagged."""
+a seed whose methods ran on different machines is flagged. Decision time by machine = per run on
+another machine, its mean ask ms over the median of the most-used machine's runs of the same
+benchmark and method; the median of those ratios, and its range over methods."""
 
 
 def _left_out_lines(workers: int, clock: str) -> list[str]:
@@ -704,6 +751,18 @@ def _machine_lines(an: Analysis, workers: int, clock: str) -> list[str]:
     if mixed:
         lines.append("- **Mixed machines within a seed** (its methods' decision times were charged on different "
                      "CPUs, so their comparison is tilted; redo the seed on one machine): " + ", ".join(mixed) + ".")
+    ratios = an.ask_ratios.get((workers, clock))
+    if ratios and ratios["machines"]:
+        ref = ratios["reference"]
+        ref_name = "the runs whose machine was not recorded" if ref == NOT_RECORDED else ref
+        parts = []
+        for m, d in ratios["machines"].items():
+            name = "runs whose machine was not recorded" if m == NOT_RECORDED else m
+            by = list(d["by_method"].values())
+            spread = f"; {fmt_factor(min(by))}-{fmt_factor(max(by))} by method" if len(by) > 1 else ""
+            parts.append(f"{name}: {fmt_factor(d['median'])} (median over {d['runs']} run(s){spread})")
+        lines.append(f"- Decision time by machine (a run's mean ask ms over the median of {ref_name} for the same "
+                     "benchmark and method): " + "; ".join(parts) + ".")
     return lines
 
 
