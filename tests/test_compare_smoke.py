@@ -200,9 +200,13 @@ def test_run_compare_writes_runs_and_the_report(tmp_path: Path) -> None:
         "rung-random-asha_w4_s0.json", "rung-tpe_w4_s0.json"]
     report = (tmp_path / "summary" / "report.md").read_text()
     assert "rung-tpe" in report and "4 workers" in report
-    made_on = json.loads((tmp_path / "branin" / "rung-tpe_w4_s0.json").read_text())["machine"]
+    tpe_run = json.loads((tmp_path / "branin" / "rung-tpe_w4_s0.json").read_text())
+    made_on = tpe_run["machine"]
     assert made_on == run_compare.machine() and "cores" in made_on and "Python" in made_on
     assert f"2 run(s) on {made_on}" in report
+    # rung's .venv is not pinned like a peer's env: each run records the libraries behind its decisions
+    from importlib.metadata import version
+    assert tpe_run["method_info"]["libraries"] == f"rung {version('rung')}; optuna {version('optuna')}, numpy {version('numpy')}"
 
 
 def test_continuing_a_charged_seed_made_on_another_machine_warns(tmp_path: Path) -> None:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from importlib.metadata import version
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -30,6 +31,15 @@ from orchestrator.scheduler import AsyncHyperband, Promote, Start, Verdict  # no
 from orchestrator.searchers import Pending, make_searcher  # noqa: E402
 from protocol import serve  # noqa: E402
 from spaces import Space  # noqa: E402
+
+# The libraries whose versions decide a searcher's proposals. rung's .venv is not pinned the way a
+# peer's env is (it takes what ``pip install -e .`` resolves), so each run records them.
+LIBRARIES = {"random": ("numpy",), "tpe": ("optuna", "numpy"), "gp": ("botorch", "gpytorch", "torch", "numpy")}
+
+
+def libraries(searcher: str) -> str:
+    """``'rung 0.1.0; optuna 5.1.0, numpy 2.4.6'``: what made this searcher's decisions."""
+    return f"rung {version('rung')}; " + ", ".join(f"{lib} {version(lib)}" for lib in LIBRARIES[searcher])
 
 
 class RungMethod:
@@ -60,7 +70,8 @@ class RungMethod:
                                       self.ladder.levels)
         return {"space_fingerprint": self.space.fingerprint(), "space": self.space.to_dict(),
                 "budget": msg.get("budget"), "resource": dict(res),
-                "method": f"rung {self.searcher_kind}+{'full' if self.full_budget else self.scheduler_kind}"}
+                "method": f"rung {self.searcher_kind}+{'full' if self.full_budget else self.scheduler_kind}",
+                "libraries": libraries(self.searcher_kind)}
 
     def _next_level(self, trial: int) -> int:
         """The next rung of the trial's bracket above its last reported level."""
