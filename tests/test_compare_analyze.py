@@ -28,7 +28,7 @@ GRID = 51
 
 def write_run(root: Path, bench: str, method: str, workers: int, seed: int, records: list[tuple[float, float]],
               charged: bool = False, ended: str = "budget", end_time: float = BUDGET, ask_ms: float = 0.1,
-              pre: list[float] = (), machine: str | None = None) -> None:
+              pre: list[float] = (), machine: str | None = None, libraries: str | None = None) -> None:
     """One run's CSV + JSON as run_compare.write_csv writes them.
 
     ``records``: (time, regret_max) of results at the maximum resource; ``pre``: times of earlier
@@ -52,6 +52,8 @@ def write_run(root: Path, bench: str, method: str, workers: int, seed: int, reco
                "ask_ms_mean": ask_ms, "tell_ms_mean": ask_ms / 2, "method_info": {"method": method}}
     if machine is not None:
         summary["machine"] = machine
+    if libraries is not None:
+        summary["method_info"]["libraries"] = libraries
     (out / f"{stem}.json").write_text(json.dumps(summary, indent=1))
 
 
@@ -246,6 +248,22 @@ def test_machines_are_counted_and_a_charged_seed_split_across_machines_is_flagge
     report = analyze.report_markdown(an)
     assert "3 run(s) on CPU A; 1 run(s) on CPU B." in report and "1 run(s) whose machine was not recorded" in report
     assert report.count("Mixed machines within a seed") == 1 and "bench-d seed 1 (CPU A / CPU B)" in report
+
+
+def test_the_report_names_the_libraries_behind_rungs_runs_and_not_the_peers(tmp_path: Path) -> None:
+    # rung's .venv is not pinned, so each rung run records its libraries; a peer's env is pinned.
+    for s in range(2):
+        write_run(tmp_path, "bench-f", BASE, 2, s, [(50, 0.2)], libraries="rung 0.1.0; numpy 2.4.6")
+        write_run(tmp_path, "bench-f", "rung-gp", 2, s, [(40, 0.2)],
+                  libraries=None if s == 0 else "rung 0.1.0; botorch 0.18.1, numpy 2.4.6")
+        write_run(tmp_path, "bench-f", "optuna", 2, s, [(45, 0.2)], libraries="optuna 5.0.0")
+    an = analyze.analyze(analyze.load_runs(tmp_path), baseline=BASE, n_boot=N_BOOT, seed=0, grid_points=GRID)
+    assert an.libraries[2, "simulated"] == {"rung 0.1.0; numpy 2.4.6": 2, "rung 0.1.0; botorch 0.18.1, numpy 2.4.6": 1,
+                                            analyze.NOT_RECORDED: 1}
+    line = next(ln for ln in analyze.report_markdown(an).splitlines() if ln.startswith("- rung's libraries"))
+    assert line.endswith("2 run(s) with rung 0.1.0; numpy 2.4.6; 1 run(s) with rung 0.1.0; botorch 0.18.1, numpy 2.4.6; "
+                         "1 run(s) made before runs recorded them.")
+    assert "optuna 5.0.0" not in line
 
 
 def test_decision_time_by_machine_is_relative_to_the_machine_with_most_runs(tmp_path: Path) -> None:

@@ -103,6 +103,9 @@ class Run:
     times: np.ndarray
     regret: np.ndarray
     machine: str = NOT_RECORDED  # run_compare.machine(); runs made before it was recorded lack it
+    # rung's runs: the library versions behind their decisions (method_info.libraries); rung's .venv
+    # is not pinned like a peer's env, so the report says which versions made each cell
+    libraries: str = NOT_RECORDED
 
 
 def load_runs(results: Path, regret: str = "max", skip: Path | None = None) -> list[Run]:
@@ -145,7 +148,8 @@ def load_runs(results: Path, regret: str = "max", skip: Path | None = None) -> l
             ended=str(meta.get("ended", "")), end_time=float(meta.get("end_time", budget) or 0.0),
             trials=int(meta.get("trials", 0) or 0), ask_ms=float(meta.get("ask_ms_mean", math.nan)),
             tell_ms=float(meta.get("tell_ms_mean", math.nan)), times=times, regret=values,
-            machine=str(meta.get("machine") or NOT_RECORDED)))
+            machine=str(meta.get("machine") or NOT_RECORDED),
+            libraries=str((meta.get("method_info") or {}).get("libraries") or NOT_RECORDED)))
     return runs
 
 
@@ -322,6 +326,8 @@ class Analysis:
     mixed: dict = field(default_factory=dict)
     # (workers, clock) -> ask_time_ratios() of the runs counted there, where they come from several machines
     ask_ratios: dict = field(default_factory=dict)
+    # (workers, clock) -> {libraries: rung runs counted}: the versions behind rung's decisions there
+    libraries: dict = field(default_factory=dict)
     baseline: str = BASELINE
     regret: str = "max"
     n_boot: int = 1000
@@ -362,6 +368,9 @@ def analyze(runs: Sequence[Run], baseline: str = BASELINE, n_boot: int = 1000, s
             counted[r.machine] = counted.get(r.machine, 0) + 1
             cell_runs.setdefault((workers, clock), []).append(r)
             per_seed.setdefault(r.seed, set()).add(r.machine)
+            if is_rung(r.method):
+                libs = out.libraries.setdefault((workers, clock), {})
+                libs[r.libraries] = libs.get(r.libraries, 0) + 1
         if clock == "charged":  # decision time is part of the result: one seed's methods must share a CPU
             mixed = {sd: sorted(ms) for sd, ms in per_seed.items() if len(ms) > 1}
             if mixed:
@@ -766,6 +775,16 @@ def _machine_lines(an: Analysis, workers: int, clock: str) -> list[str]:
     return lines
 
 
+def _library_lines(an: Analysis, workers: int, clock: str) -> list[str]:
+    """The library versions behind rung's runs counted here (a peer's are pinned in envs/<peer>.txt)."""
+    counted = an.libraries.get((workers, clock), {})
+    if not counted:
+        return []
+    made = [f"{n} run(s) made before runs recorded them" if libs == NOT_RECORDED else f"{n} run(s) with {libs}"
+            for libs, n in sorted(counted.items(), key=lambda kv: (kv[0] == NOT_RECORDED, -kv[1], kv[0]))]
+    return ["- rung's libraries (rung's .venv is not pinned like a peer's env): " + "; ".join(made) + "."]
+
+
 def report_markdown(an: Analysis) -> str:
     """report.md: definitions, then per (workers, clock) the ranks table, answers, per-benchmark table."""
     desc = ("best value seen at the maximum resource (what a user would deploy)" if an.regret == "max"
@@ -792,7 +811,7 @@ def report_markdown(an: Analysis) -> str:
                        f"{fmt_factor(r['median_factor'])} | {fmt(r['final_iqm_median'])} | "
                        f"{fmt(r['ask_ms_mean'])} | {fmt(r['tell_ms_mean'])} |")
         out += ["", *answer_lines(an, w, c), *_left_out_lines(w, c), *_unbalanced_lines(an, w, c),
-                *_machine_lines(an, w, c), ""]
+                *_machine_lines(an, w, c), *_library_lines(an, w, c), ""]
         out += ["| benchmark | method | seeds (idle) | target | final regret median | final regret IQM [95% CI] "
                 "| time to target median (s) | reached | factor [95% CI] | ask ms mean/median | tell ms mean/median |",
                 "|---|---|---|---|---|---|---|---|---|---|---|"]
