@@ -169,6 +169,17 @@ def test_answer_lines_say_where_rung_loses(analysis: analyze.Analysis) -> None:
     assert "no target" in no_base and "bench-a (no target): final regret IQM 0.2 (peer-fast) vs 0.3" in no_base
 
 
+def test_a_loss_where_neither_reaches_the_target_is_said_plainly() -> None:
+    # Neither median run reaches the target: the loss is on final regret alone, not "as fast or faster".
+    rung = pd.Series({"method": "rung-gp", "final_iqm": 0.04, "target": 0.03, "ttt_median": math.inf})
+    peer = pd.Series({"method": "peer-fast", "final_iqm": 0.02, "target": 0.03, "ttt_median": math.inf})
+    text = analyze._loss_text("bench-x", rung, peer)
+    assert text.startswith("bench-x: neither reaches the target (median) and rung-gp ends worse: ")
+    assert "as fast or faster" not in text
+    swapped = (pd.Series({**peer.to_dict(), "method": "rung-gp"}), pd.Series({**rung.to_dict(), "method": "peer-fast"}))
+    assert analyze._loss_text("bench-x", *swapped) is None  # rung ends lower: no loss
+
+
 def test_times_in_answer_lines_carry_their_unit_except_never() -> None:
     assert analyze.fmt_secs(40.0) == "40 s"
     assert analyze.fmt_secs(math.inf) == "never"  # not "never s"

@@ -653,6 +653,8 @@ def _loss_text(bench: str, r: pd.Series, p: pd.Series) -> str | None:
             return (f"{bench}: {p['method']} {how} ({fmt_secs(p['ttt_median'])} vs "
                     f"{fmt_secs(r['ttt_median'])}); {reg}.")
         if d > 0:
+            if math.isinf(r["ttt_median"]) and math.isinf(p["ttt_median"]):
+                return f"{bench}: neither reaches the target (median) and {r['method']} ends worse: {reg}."
             return (f"{bench}: {r['method']} is as fast or faster to the target ({fmt_secs(r['ttt_median'])} vs "
                     f"{fmt_secs(p['ttt_median'])}) but ends worse: {reg}.")
         return None
